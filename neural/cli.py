@@ -1,0 +1,93 @@
+"""The ``sapp`` command: one entry point with verbs.
+
+``sapp verify`` checks the paper's lemmas and Theorem 1.1 on seeded instances;
+``sapp demo`` is the main job (for now the theorem checks; the pruning comparison
+joins it with the neural issues). Every verb has ``--help``; ``--json`` prints the
+same ``to_dict()`` the Python API returns. Exit status: 0 when every check matched
+the theory's expectation, 1 when one did not, 2 on bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from tqdm import tqdm
+
+__all__ = ["main"]
+
+
+def _run_checks(seed: int, as_json: bool) -> int:
+    from nonconvex_reg.verify import run_verification
+
+    with tqdm(
+        desc="verifying",
+        unit="check",
+        file=sys.stderr,
+        disable=as_json or not sys.stderr.isatty(),
+    ) as bar:
+        report = run_verification(seed=seed, progress=lambda _check: bar.update())
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(report.to_table())
+    return 0 if report.all_ok else 1
+
+
+def _verify(args) -> int:
+    return _run_checks(args.seed, args.json)
+
+
+def _demo(args) -> int:
+    if not args.json:
+        print(
+            "sapp demo: numerical checks of Lemmas 2.1-2.5 and Theorem 1.1 "
+            "(PAPER.md sections 2-3)\n"
+        )
+    return _run_checks(args.seed, args.json)
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be an integer >= 0; got {text!r}"
+        ) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0; got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``sapp`` command."""
+    parser = argparse.ArgumentParser(
+        prog="sapp",
+        description="SequentialAttention++: theory checks and block pruning.",
+    )
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    for name, handler, text in (
+        ("demo", _demo, "the main job: run the theorem checks and print a table"),
+        ("verify", _verify, "check Lemmas 2.1-2.5 and Theorem 1.1 on seeded instances"),
+    ):
+        sub = verbs.add_parser(name, help=text, description=text)
+        sub.add_argument(
+            "--seed",
+            type=_non_negative_int,
+            default=0,
+            help="seed of the random instances (default 0)",
+        )
+        sub.add_argument("--json", action="store_true", help="print the report as JSON")
+        sub.set_defaults(handler=handler)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run the ``sapp`` command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Nonconvex group regularizers of differentiable pruning (PAPER.md sections 1-3).
+
+Penalties on group norms, the mask reparameterizations they are equivalent to,
+datafits, solvers with certified supports, a cvxpy oracle, and numerical checks of
+Lemmas 2.1-2.5 and Theorem 1.1.
+"""
+
+from .datafits import Datafit, LeastSquares, Logistic, Multinomial, MultiResponse
+from .datasets import Problem, make_problem
+from .groups import Groups
+from .oracle import cvxpy_group_lasso
+from .penalties import (
+    GroupLassoPenalty,
+    GroupPenalty,
+    L1MaskPenalty,
+    LogPenalty,
+    LqPenalty,
+    PowerPropPenalty,
+    SoftmaxPenalty,
+    group_prox,
+)
+from .solvers import (
+    ConvergenceWarning,
+    SolverResult,
+    global_minimum,
+    solve_group_lasso,
+    solve_penalized,
+    tau,
+)
+from .theorem import (
+    TheoremCheck,
+    check_lemma_2_4,
+    check_lemma_2_5,
+    check_theorem_1_1,
+)
+
+__all__ = [
+    "ConvergenceWarning",
+    "Datafit",
+    "GroupLassoPenalty",
+    "GroupPenalty",
+    "Groups",
+    "L1MaskPenalty",
+    "LeastSquares",
+    "LogPenalty",
+    "Logistic",
+    "LqPenalty",
+    "MultiResponse",
+    "Multinomial",
+    "PowerPropPenalty",
+    "Problem",
+    "SoftmaxPenalty",
+    "SolverResult",
+    "TheoremCheck",
+    "check_lemma_2_4",
+    "check_lemma_2_5",
+    "check_theorem_1_1",
+    "cvxpy_group_lasso",
+    "global_minimum",
+    "group_prox",
+    "make_problem",
+    "solve_group_lasso",
+    "solve_penalized",
+    "tau",
+]

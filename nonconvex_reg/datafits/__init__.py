@@ -1,0 +1,7 @@
+"""Datafits L(beta) = F(X B) + ridge/2 ||beta||^2 (PAPER.md section 1)."""
+
+from .base import Datafit
+from .least_squares import LeastSquares, MultiResponse
+from .logistic import Logistic, Multinomial
+
+__all__ = ["Datafit", "LeastSquares", "Logistic", "MultiResponse", "Multinomial"]

@@ -1,0 +1,311 @@
+"""Generalized linear datafits L(beta) = F(X B) + ridge/2 ||beta||^2: shared parts.
+
+Every datafit of the toolkit is linear in the design: ``Z = X B`` with ``B`` the
+C-order reshape of ``beta`` to ``(n_features_in,)`` or ``(n_features_in, K)``, and
+``grad L(beta) = -X^T theta + ridge * beta`` with ``theta = -grad F(Z)``. The
+curvature of F is bounded by ``c / n_samples`` in the Loewner order (``c = 1`` for
+squared loss, ``1/4`` for the logistic loss, ``1/2`` for log-sum-exp), so for any
+set ``R`` of feature rows of ``B`` (columns of ``X``) the Hessian of L restricted to
+coordinates in those rows satisfies
+
+    grad^2_{R} L  <=  c * ||X[:, R]||_2^2 / n_samples + ridge,
+
+which gives :meth:`_GLM.lipschitz` (``R`` = all rows) and :meth:`_GLM.lipschitz_group`
+(``R`` = the rows a group touches). This bound is a derivation of ours from the
+Kronecker structure ``grad^2 F(X B) = (1/n) sum_i (x_i x_i^T) (x) H_i`` with
+``||H_i||_2 <= c``.
+
+:meth:`_GLM.restrict` returns the datafit of ``beta_S = beta[coords]`` on the
+columns of ``X`` that ``coords`` touch. For single-output models this is the same
+class on ``X[:, coords]``; for matrix-shaped coefficients, when ``coords`` covers
+whole rows of ``B`` it is the same class on ``X[:, rows]`` with coefficient shape
+``(len(rows), K)``, and otherwise it keeps a private *embedding* of ``beta_S`` into
+the zero-filled ``(len(rows), K)`` matrix, so that every product costs
+``n_samples * len(rows) * K`` instead of the full ``n_samples * n_features_in * K``.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+from scipy.linalg import eigh
+
+from .._validation import check_array, check_scalar
+from ..groups import Groups
+from .base import Datafit
+
+__all__: list[str] = []
+
+#: Absolute slack on the dual domain (entries of P in [0, 1]; rounding of theta).
+_DUAL_DOMAIN_TOL = 1e-10
+
+
+def _squared_spectral_norm(X) -> float:
+    """``||X||_2^2``: the top eigenvalue of the smaller Gram matrix (0 if empty)."""
+    if X.size == 0:
+        return 0.0
+    gram = X.T @ X if X.shape[1] <= X.shape[0] else X @ X.T
+    top = eigh(gram, eigvals_only=True, subset_by_index=[gram.shape[0] - 1] * 2)
+    return float(max(top[0], 0.0))
+
+
+def _batched_squared_spectral_norms(X, column_sets) -> np.ndarray:
+    """``||X[:, cols]||_2^2`` for many column sets of one size, via batched Grams."""
+    blocks = X[:, column_sets].transpose(1, 0, 2)  # (n_sets, n_samples, size)
+    grams = np.matmul(blocks.transpose(0, 2, 1), blocks)
+    return np.maximum(np.linalg.eigvalsh(grams)[:, -1], 0.0)
+
+
+def _check_coords(coords, n_features: int) -> np.ndarray:
+    """Validate sorted, unique integer coordinates in ``[0, n_features)``."""
+    coords = np.asarray(coords)
+    if coords.ndim != 1 or (coords.size and coords.dtype.kind not in "iu"):
+        raise ValueError(
+            "`coords` must be a 1-D array of integers; got shape "
+            f"{coords.shape} of dtype {coords.dtype}."
+        )
+    coords = coords.astype(np.intp)
+    if coords.size and (coords[0] < 0 or coords[-1] >= n_features):
+        raise ValueError(
+            f"`coords` must lie in [0, {n_features - 1}]; got {coords.min()} .. "
+            f"{coords.max()}."
+        )
+    if np.any(np.diff(coords) <= 0):
+        raise ValueError("`coords` must be sorted and unique (strictly increasing).")
+    return coords
+
+
+def _check_design(X) -> np.ndarray:
+    """Validate a finite 2-D design with at least one row and one column."""
+    X = check_array(X, "X", ndim=2)
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(
+            f"`X` must have at least one row and one column; got shape {X.shape}."
+        )
+    return X
+
+
+class _GLM(Datafit):
+    """A datafit ``F(X B) + ridge/2 ||beta||^2`` with a linear predictor.
+
+    Subclasses validate ``y``, call :meth:`_set_design` on the output of
+    :func:`_check_design` and implement the data part
+    ``loss_from_predictor``, ``dual_point_from_predictor`` and ``dual_value``. They
+    declare ``_curvature`` (the constant ``c`` of the module docstring) and
+    ``_quadratic`` (whether F is a quadratic with Hessian ``X^T X / n``).
+    """
+
+    _curvature: float
+    _quadratic: bool = False
+
+    def _set_design(self, X, ridge, n_outputs: int | None) -> None:
+        """Store ``X`` (from :func:`_check_design`) and validate ``ridge``.
+
+        ``n_outputs=None`` means vector coefficients of shape ``(n_features_in,)``.
+        """
+        self.X = X
+        self.ridge = check_scalar(
+            ridge, "ridge", low=0.0, high=np.inf, high_inclusive=False
+        )
+        self.n_samples, n_features_in = X.shape
+        self._matrix = n_outputs is not None
+        self._n_outputs = 1 if n_outputs is None else int(n_outputs)
+        self.coef_shape = (
+            (n_features_in,) if n_outputs is None else (n_features_in, n_outputs)
+        )
+        self.n_features = n_features_in * self._n_outputs
+        self._local = None  # embedding of beta into the flat B; None = identity
+        self._cache = {}
+
+    # ------------------------------------------------------------- products
+    def linear_predictor(self, beta) -> np.ndarray:
+        """``Z = X B``: shape ``(n_samples,)`` or ``(n_samples, n_outputs)``.
+
+        Raises
+        ------
+        ValueError
+            If ``beta`` does not have shape ``(n_features,)`` or is not finite.
+            This check costs ``O(n_features)``, negligible next to the product.
+        """
+        beta = np.asarray(beta, dtype=np.float64)
+        if beta.shape != (self.n_features,):
+            raise ValueError(
+                f"`beta` must have shape ({self.n_features},); got {beta.shape}."
+            )
+        if not np.all(np.isfinite(beta)):
+            raise ValueError(
+                "`beta` must contain only finite values; found NaN or inf."
+            )
+        n_columns = self.X.shape[1]
+        if self._local is not None:
+            full = np.zeros(n_columns * self._n_outputs)
+            full[self._local] = beta
+            beta = full
+        if not self._matrix:
+            return self.X @ beta
+        return self.X @ beta.reshape(n_columns, self._n_outputs)
+
+    def transpose_product(self, theta) -> np.ndarray:
+        """``X^T theta`` flattened (C order) to a vector of length ``n_features``."""
+        product = (self.X.T @ np.asarray(theta, dtype=np.float64)).ravel()
+        return product if self._local is None else product[self._local]
+
+    # ------------------------------------------------------------- constants
+    def _columns_of(self, coords) -> np.ndarray:
+        """Column of ``X`` (row of ``B``) that each flat coordinate multiplies."""
+        flat = coords if self._local is None else self._local[coords]
+        return flat // self._n_outputs
+
+    def lipschitz(self) -> float:
+        """``c * ||X||_2^2 / n_samples + ridge``, with the exact spectral norm."""
+        if "top_sq" not in self._cache:
+            self._cache["top_sq"] = _squared_spectral_norm(self.X)
+        top_sq = self._cache["top_sq"]
+        return float(self._curvature * top_sq / self.n_samples + self.ridge)
+
+    def _group_squared_norms(self, groups) -> np.ndarray:
+        """``||X[:, R_g]||_2^2`` per group, ``R_g`` the columns the group touches."""
+        if not isinstance(groups, Groups):
+            raise TypeError(f"`groups` must be a Groups; got {type(groups).__name__}.")
+        if groups.n_features != self.n_features:
+            raise ValueError(
+                f"`groups` must partition n_features = {self.n_features} "
+                f"coordinates; got a partition of {groups.n_features}."
+            )
+        key = ("group_sq", groups.ptr.tobytes(), groups.indices.tobytes())
+        if key in self._cache:
+            return self._cache[key]
+        if "col_sq" not in self._cache:
+            self._cache["col_sq"] = np.einsum("ij,ij->j", self.X, self.X)
+        columns = self._columns_of(groups.indices)
+        starts = groups.ptr[:-1]
+        squared = self._cache["col_sq"][columns[starts]]
+        spread = np.maximum.reduceat(columns, starts) != np.minimum.reduceat(
+            columns, starts
+        )
+        column_sets = {}
+        for g in np.flatnonzero(spread):
+            touched = np.unique(columns[groups.ptr[g] : groups.ptr[g + 1]])
+            column_sets.setdefault(touched.size, []).append((g, touched))
+        for members in column_sets.values():
+            ids = np.array([g for g, _ in members])
+            squared[ids] = _batched_squared_spectral_norms(
+                self.X, np.array([cols for _, cols in members])
+            )
+        squared.flags.writeable = False
+        self._cache[key] = squared
+        return squared
+
+    def lipschitz_group(self, groups) -> np.ndarray:
+        """Per group g, ``c * ||X[:, R_g]||_2^2 / n_samples + ridge``.
+
+        ``R_g`` is the set of columns of ``X`` (rows of ``B``) that the coordinates
+        of g touch. A group touching one column costs a squared column norm; a
+        larger one costs the spectral norm of its column submatrix.
+
+        Parameters
+        ----------
+        groups : Groups
+            A partition of the ``n_features`` coordinates.
+
+        Returns
+        -------
+        ndarray of shape (n_groups,)
+            Upper bounds on the Lipschitz constant of ``grad_g L`` in ``beta_g``.
+
+        Raises
+        ------
+        TypeError
+            If ``groups`` is not a :class:`~nonconvex_reg.groups.Groups`.
+        ValueError
+            If ``groups.n_features`` differs from ``n_features``.
+        """
+        squared = self._group_squared_norms(groups)
+        return self._curvature * squared / self.n_samples + self.ridge
+
+    def group_operator_norms(self, groups) -> np.ndarray:
+        """``||X[:, R_g]||_2`` per group: it bounds ``theta -> (X^T theta)_g``."""
+        return np.sqrt(self._group_squared_norms(groups))
+
+    def dual_strong_concavity(self) -> float:
+        """``n_samples / c`` (derived here).
+
+        ``-F^*(-theta)`` is ``(1/n) sum_i -f^*(-n theta_i)``; the conjugate of a
+        per-sample loss with curvature at most ``c`` is ``1/c``-strongly convex, so
+        the dual is ``n / c``-strongly concave: ``n`` for squared loss, ``4n`` for the
+        logistic loss (binary entropy has curvature ``>= 4``), ``2n`` for the
+        multinomial loss (entropy is 1-strongly convex in l1 and
+        ``||d||_1^2 >= 2 ||d||_2^2`` on the zero-sum directions that dual points
+        move along).
+        """
+        return self.n_samples / self._curvature
+
+    def strong_convexity(self) -> float:
+        """Lower bound on the strong convexity constant of L.
+
+        Quadratic F: ``lambda_min(X^T X) / n_samples + ridge`` (the data part is 0
+        when ``n_samples < n_features_in``). Otherwise ``ridge``: the logistic and
+        multinomial losses have no uniform curvature (it vanishes as ``|Z|`` grows,
+        and the multinomial loss is invariant to adding one vector to every class).
+        """
+        if not self._quadratic:
+            return float(self.ridge)
+        n_rows, n_columns = self.X.shape
+        if "bottom_sq" not in self._cache:
+            gram = self.X.T @ self.X
+            self._cache["bottom_sq"] = (
+                max(eigh(gram, eigvals_only=True, subset_by_index=[0, 0])[0], 0.0)
+                if n_rows >= n_columns
+                else 0.0
+            )
+        return float(self._cache["bottom_sq"] / self.n_samples + self.ridge)
+
+    # ------------------------------------------------------------- restriction
+    def restrict(self, coords) -> _GLM:
+        """The datafit of ``beta_S = beta[coords]``, other coordinates fixed at 0.
+
+        ``L_S(beta_S) = L(beta)`` where ``beta[coords] = beta_S`` and ``beta`` is
+        zero elsewhere, so ``grad L_S = (grad L)[coords]``. The result is the same
+        class on the columns of ``X`` that ``coords`` touch, with the same ``y``
+        and ``ridge``: for single-output models exactly the datafit of
+        ``X[:, coords]``.
+
+        Parameters
+        ----------
+        coords : array-like of int
+            Sorted, unique coordinates in ``[0, n_features)``; may be empty.
+
+        Returns
+        -------
+        Datafit
+            A datafit with ``n_features = len(coords)``. For matrix coefficients
+            whose ``coords`` do not cover whole rows, ``coef_shape`` is
+            ``(len(coords),)`` and each product embeds ``beta_S`` into the
+            zero-filled rows it touches.
+
+        Raises
+        ------
+        ValueError
+            If ``coords`` is not a sorted, unique 1-D integer array in range.
+        """
+        coords = _check_coords(coords, self.n_features)
+        columns = self._columns_of(coords)
+        touched, position = np.unique(columns, return_inverse=True)
+        K = self._n_outputs
+        flat = coords if self._local is None else self._local[coords]
+        local = position * K + flat % K
+        restricted = copy.copy(self)
+        restricted.X = self.X[:, touched]
+        restricted._cache = {}
+        restricted.n_features = int(coords.size)
+        if not self._matrix:
+            restricted.coef_shape = (int(touched.size),)
+            restricted._local = None
+        elif np.array_equal(local, np.arange(touched.size * K)):
+            restricted.coef_shape = (int(touched.size), K)
+            restricted._local = None
+        else:
+            restricted.coef_shape = (int(coords.size),)
+            restricted._local = local
+        return restricted

@@ -1,0 +1,154 @@
+"""The contract of a datafit L (PAPER.md section 1).
+
+Every datafit of the toolkit is a generalized linear loss averaged over samples,
+plus an optional ridge term:
+
+    L(beta) = F(X B) + ridge / 2 * ||beta||_2^2,
+
+where ``B`` is ``beta`` itself (single response) or ``beta`` reshaped in C order to
+the ``(n_features_in, n_outputs)`` coefficient matrix (multinomial and multi-response
+models), and ``F`` averages a per-sample loss over the ``n_samples`` rows. With
+``ridge > 0`` every datafit is strongly convex, the regime of Theorem 1.1.
+
+Duality (used for certified stopping of group LASSO, objective (2)). With the
+*dual point* ``theta = -grad F(X B)`` (same shape as ``X B``), the Fenchel dual of
+``L(beta) + lam * sum_g ||beta_g||`` is
+
+    D(theta) = -F^*(-theta) - h^*(X^T theta),
+    h^*(v) = sum_g (||v_g|| - lam)_+^2 / (2 ridge)     (ridge > 0),
+    h^*(v) = 0 if max_g ||v_g|| <= lam, else +inf      (ridge = 0),
+
+so each datafit provides ``-F^*(-theta)`` as :meth:`Datafit.dual_value`, valid for
+every ``theta`` of the form ``c * (-grad F(X B))`` with ``c`` in ``[0, 1]`` (the
+rescaling that makes ``theta`` dual feasible when ``ridge = 0``).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+__all__ = ["Datafit"]
+
+
+class Datafit(ABC):
+    """Base class of datafits ``L(beta) = F(X B) + ridge/2 ||beta||^2``.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_samples, n_features_in)
+        Design matrix (validated finite).
+    y : ndarray
+        Targets, validated by the subclass.
+    ridge : float
+        Ridge strength ``>= 0``.
+    n_samples : int
+    n_features : int
+        Length of the flat coefficient vector ``beta``.
+    coef_shape : tuple of int
+        ``(n_features_in,)`` or ``(n_features_in, n_outputs)``; ``beta`` is the C-order
+        flattening of a coefficient array of this shape.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    ridge: float
+    n_samples: int
+    n_features: int
+    coef_shape: tuple[int, ...]
+
+    # ----------------------------------------------------------- data part F
+    @abstractmethod
+    def linear_predictor(self, beta) -> np.ndarray:
+        """``Z = X B``: shape ``(n_samples,)`` or ``(n_samples, n_outputs)``."""
+
+    @abstractmethod
+    def loss_from_predictor(self, z) -> float:
+        """``F(Z)``: the averaged data loss."""
+
+    @abstractmethod
+    def dual_point_from_predictor(self, z) -> np.ndarray:
+        """``theta = -grad F(Z)``, same shape as ``Z``."""
+
+    @abstractmethod
+    def dual_value(self, theta) -> float:
+        """``-F^*(-theta)`` for ``theta = c * (-grad F(Z))``, ``c`` in ``[0, 1]``."""
+
+    @abstractmethod
+    def transpose_product(self, theta) -> np.ndarray:
+        """``X^T theta`` flattened to a vector of length ``n_features``."""
+
+    @abstractmethod
+    def lipschitz_group(self, groups) -> np.ndarray:
+        """Per-group Lipschitz bounds, shape ``(n_groups,)``.
+
+        ``L_g`` bounds the Lipschitz constant of ``grad_g L`` in ``beta_g`` (ridge
+        included).
+        """
+
+    @abstractmethod
+    def lipschitz(self) -> float:
+        """Upper bound on the Lipschitz constant of ``grad L`` (ridge included)."""
+
+    @abstractmethod
+    def group_operator_norms(self, groups) -> np.ndarray:
+        """``||X_g||``: the norm of ``theta -> (X^T theta)_g``, per group.
+
+        Shape ``(n_groups,)``; used by gap-safe support certification.
+        """
+
+    @abstractmethod
+    def dual_strong_concavity(self) -> float:
+        """Strong concavity ``gamma > 0`` of ``theta -> -F^*(-theta)``.
+
+        Valid on the dual points of the form ``c * (-grad F(Z))``.
+        """
+
+    @abstractmethod
+    def strong_convexity(self) -> float:
+        """Lower bound ``mu >= 0`` on the strong convexity constant of L."""
+
+    @abstractmethod
+    def restrict(self, coords) -> Datafit:
+        """The datafit of ``beta_S = beta[coords]``, other coordinates fixed at 0.
+
+        ``L_S(beta_S) = L(beta)`` where ``beta`` equals ``beta_S`` on the sorted,
+        unique ``coords`` and zero elsewhere; ``n_features = len(coords)``.
+        """
+
+    # ------------------------------------------------------------ derived API
+    def value(self, beta) -> float:
+        """``L(beta)``."""
+        beta = np.asarray(beta, dtype=np.float64)
+        data = self.loss_from_predictor(self.linear_predictor(beta))
+        return float(data + 0.5 * self.ridge * beta @ beta)
+
+    def gradient(self, beta) -> np.ndarray:
+        """``grad L(beta) = -X^T theta + ridge * beta``, shape ``(n_features,)``."""
+        beta = np.asarray(beta, dtype=np.float64)
+        theta = self.dual_point_from_predictor(self.linear_predictor(beta))
+        return self.ridge * beta - self.transpose_product(theta)
+
+    def value_and_gradient(self, beta) -> tuple[float, np.ndarray]:
+        """``(L(beta), grad L(beta))`` sharing one product ``X B``."""
+        beta = np.asarray(beta, dtype=np.float64)
+        z = self.linear_predictor(beta)
+        theta = self.dual_point_from_predictor(z)
+        value = self.loss_from_predictor(z) + 0.5 * self.ridge * beta @ beta
+        return float(value), self.ridge * beta - self.transpose_product(theta)
+
+    def to_dict(self) -> dict:
+        """JSON-ready description (sizes and ridge, not the data)."""
+        return {
+            "datafit": type(self).__name__,
+            "n_samples": self.n_samples,
+            "coef_shape": list(self.coef_shape),
+            "ridge": self.ridge,
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(n_samples={self.n_samples}, "
+            f"coef_shape={self.coef_shape}, ridge={self.ridge:g})"
+        )

@@ -1,0 +1,17 @@
+"""Group penalties q on group norms: the regularizers of PAPER.md sections 2-3."""
+
+from .base import GroupPenalty, group_prox
+from .log import LogPenalty
+from .power import GroupLassoPenalty, L1MaskPenalty, LqPenalty, PowerPropPenalty
+from .softmax import SoftmaxPenalty
+
+__all__ = [
+    "GroupLassoPenalty",
+    "GroupPenalty",
+    "L1MaskPenalty",
+    "LogPenalty",
+    "LqPenalty",
+    "PowerPropPenalty",
+    "SoftmaxPenalty",
+    "group_prox",
+]

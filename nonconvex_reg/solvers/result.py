@@ -1,0 +1,130 @@
+"""The one result type every solver of the toolkit returns.
+
+A :class:`SolverResult` carries the solution, its objective value, the support read
+from optimality conditions (never from a threshold), the certificate that stopped
+the solver (duality gap or KKT residual) and a status drawn from
+:data:`STATUS_MESSAGES`, so that non-convergence is visible in the result and never
+silent.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["STATUS_MESSAGES", "ConvergenceWarning", "SolverResult"]
+
+
+class ConvergenceWarning(UserWarning):
+    """A solver stopped before meeting its tolerance."""
+
+
+STATUS_MESSAGES = {
+    "converged": "stopping criterion met; support certified by optimality conditions",
+    "converged_uncertified": (
+        "stopping criterion met, but some groups are too close to their KKT "
+        "threshold to certify zero or nonzero at this tolerance"
+    ),
+    "max_iter": "maximum number of iterations reached before the tolerance",
+    "stationary": "first-order stationary point (local; nonconvex problem)",
+    "enumerated": "global minimum over all supports by enumeration",
+    "oracle": "interior-point solution from cvxpy; support certified by KKT",
+}
+
+
+@dataclass(frozen=True)
+class SolverResult:
+    """Solution of a regularized problem and the evidence that it is one.
+
+    Attributes
+    ----------
+    beta : ndarray of shape (n_features,)
+        The solution; groups outside ``support`` are exactly zero.
+    objective : float
+        Objective value at ``beta``.
+    support : ndarray of int
+        Ids of the nonzero groups, certified where ``status`` says so.
+    status : str
+        A key of :data:`STATUS_MESSAGES`.
+    n_iter : int
+        Iterations of the outermost loop.
+    kkt_residual : float
+        Largest violation of the first-order optimality conditions over groups.
+    duality_gap : float or None
+        Final duality gap (convex problems only).
+    time : float
+        Wall-clock seconds.
+    uncertain : ndarray of int
+        Groups whose zero/nonzero status could not be certified.
+    info : dict
+        Solver-specific extras (e.g. the working-set sizes).
+    """
+
+    beta: np.ndarray
+    objective: float
+    support: np.ndarray
+    status: str
+    n_iter: int
+    kkt_residual: float
+    duality_gap: float | None
+    time: float
+    uncertain: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    info: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.status not in STATUS_MESSAGES:
+            raise ValueError(
+                f"`status` must be one of {tuple(STATUS_MESSAGES)}; "
+                f"got {self.status!r}."
+            )
+
+    @property
+    def converged(self) -> bool:
+        """Whether the stopping criterion was met."""
+        return self.status != "max_iter"
+
+    @property
+    def message(self) -> str:
+        """Human-readable meaning of ``status``."""
+        return STATUS_MESSAGES[self.status]
+
+    @property
+    def group_sparsity(self) -> int:
+        """Number of nonzero groups (Definition B.1)."""
+        return int(self.support.size)
+
+    def warn_if_not_converged(self, solver: str) -> None:
+        """Emit a :class:`ConvergenceWarning` when the solver gave up."""
+        if not self.converged:
+            warnings.warn(
+                f"{solver}: {self.message} (kkt_residual={self.kkt_residual:.3g}).",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict of every field."""
+        return {
+            "beta": self.beta.tolist(),
+            "objective": self.objective,
+            "support": self.support.tolist(),
+            "status": self.status,
+            "message": self.message,
+            "n_iter": self.n_iter,
+            "kkt_residual": self.kkt_residual,
+            "duality_gap": self.duality_gap,
+            "time": self.time,
+            "uncertain": self.uncertain.tolist(),
+            "info": self.info,
+        }
+
+    def __repr__(self) -> str:
+        gap = "n/a" if self.duality_gap is None else f"{self.duality_gap:.2e}"
+        return (
+            f"SolverResult(status={self.status!r}, objective={self.objective:.10g}, "
+            f"group_sparsity={self.group_sparsity}, kkt_residual="
+            f"{self.kkt_residual:.2e}, duality_gap={gap}, n_iter={self.n_iter}, "
+            f"time={self.time:.3g}s)"
+        )

@@ -1,0 +1,109 @@
+"""Hypothesis strategies for property-based tests of group-sparse problems.
+
+Our own tests use these, and they are public so users can write theirs:
+
+>>> from hypothesis import given, settings
+>>> from nonconvex_reg.testing import problems
+>>> @settings(max_examples=3, deadline=None)
+... @given(problems(kinds=("least_squares",)))
+... def test_tau_is_positive(problem):
+...     from nonconvex_reg import tau
+...     assert tau(problem.datafit, problem.groups) > 0
+>>> test_tau_is_positive()
+
+Strategies
+----------
+groups(max_groups, max_size)
+    Random partitions: contiguous, shuffled, or B x B tilings with ragged edges.
+penalties(subadditive=None)
+    Every penalty family with random hyperparameters; ``subadditive=True`` keeps
+    those Theorem 1.1 covers, ``False`` the negative controls.
+problems(kinds, max_groups)
+    Well-conditioned problems of each datafit (``n_samples >= 3 n_features``,
+    ``ridge`` in [1e-2, 1]), whose strong-convexity constant
+    ``problem.datafit.strong_convexity() >= ridge > 0`` is known.
+lams_near_tau(problem)
+    ``lam = (1 - margin) tau`` with ``margin`` in [1e-3, 5e-2], the regime of
+    Theorem 1.1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+
+from .datasets import DATAFIT_KINDS, make_problem
+from .groups import Groups
+from .penalties import (
+    GroupLassoPenalty,
+    L1MaskPenalty,
+    LogPenalty,
+    LqPenalty,
+    PowerPropPenalty,
+    SoftmaxPenalty,
+)
+from .solvers import tau
+
+__all__ = ["groups", "lams_near_tau", "penalties", "problems"]
+
+
+@st.composite
+def groups(draw, max_groups=6, max_size=4) -> Groups:
+    """A random :class:`Groups`: contiguous, shuffled or a ragged block tiling."""
+    layout = draw(st.sampled_from(("contiguous", "shuffled", "blocks")))
+    if layout == "blocks":
+        n_rows = draw(st.integers(1, 3 * max_size))
+        n_cols = draw(st.integers(1, 3 * max_size))
+        block = (draw(st.integers(1, n_rows)), draw(st.integers(1, n_cols)))
+        return Groups.from_blocks((n_rows, n_cols), block)
+    sizes = draw(st.lists(st.integers(1, max_size), min_size=1, max_size=max_groups))
+    contiguous = Groups.from_sizes(sizes)
+    if layout == "contiguous":
+        return contiguous
+    perm = np.array(draw(st.permutations(range(contiguous.n_features))))
+    return Groups.from_indices(
+        [perm[contiguous[g]] for g in range(contiguous.n_groups)],
+        contiguous.n_features,
+    )
+
+
+def penalties(subadditive: bool | None = None):
+    """Every penalty family, optionally filtered on subadditivity (Theorem 1.1)."""
+    inside = st.one_of(
+        st.just(GroupLassoPenalty()),
+        st.floats(0.1, 1.0).map(LqPenalty),
+        st.just(L1MaskPenalty()),
+        st.floats(2.0, 6.0).map(PowerPropPenalty),
+        st.just(LogPenalty()),
+    )
+    outside = st.one_of(
+        st.just(SoftmaxPenalty()),
+        st.floats(0.5, 1.9).map(PowerPropPenalty),
+    )
+    if subadditive is None:
+        return st.one_of(inside, outside)
+    return inside if subadditive else outside
+
+
+@st.composite
+def problems(draw, kinds=DATAFIT_KINDS, max_groups=5):
+    """A seeded, well-conditioned :class:`~nonconvex_reg.datasets.Problem`."""
+    kind = draw(st.sampled_from(tuple(kinds)))
+    n_groups = draw(st.integers(2, max_groups))
+    group_size = draw(st.integers(1, 3))
+    n_features_in = n_groups * group_size
+    return make_problem(
+        kind,
+        n_samples=draw(st.integers(3 * n_features_in, 6 * n_features_in)),
+        n_groups=n_groups,
+        group_size=group_size,
+        n_active=draw(st.integers(1, n_groups)),
+        ridge=draw(st.floats(1e-2, 1.0)),
+        seed=draw(st.integers(0, 2**31 - 1)),
+    )
+
+
+def lams_near_tau(problem):
+    """``lam`` just below ``tau`` of ``problem``, the regime of Theorem 1.1."""
+    threshold = tau(problem.datafit, problem.groups)
+    return st.floats(1e-3, 5e-2).map(lambda margin: (1.0 - margin) * threshold)

@@ -1,0 +1,3 @@
+"""Group OMP, group OMPR and Algorithm 2 of PAPER.md section 4 (issue 3)."""
+
+__all__: list[str] = []
