@@ -148,7 +148,8 @@ def check_array(
             )
     if shape is not None:
         ok = len(shape) == array.ndim and all(
-            want is None or want == got for want, got in zip(shape, array.shape, strict=True)
+            want is None or want == got
+            for want, got in zip(shape, array.shape, strict=True)
         )
         if not ok:
             wanted = tuple("any" if s is None else s for s in shape)

@@ -24,6 +24,9 @@ from ._validation import check_array, check_int
 
 __all__ = ["Groups"]
 
+_SAFE_MIN = 1e-280
+_SAFE_MAX = 1e280
+
 
 class Groups:
     """A partition of ``range(n_features)`` into nonempty disjoint groups.
@@ -267,19 +270,28 @@ class Groups:
         return check_array(beta, name, shape=(self.n_features,))
 
     def norms(self, beta) -> np.ndarray:
-        """Group norms ``a_g = ||beta|_{T_g}||_2``, shape ``(n_groups,)``."""
+        """Group norms ``a_g = ||beta|_{T_g}||_2``, shape ``(n_groups,)``.
+
+        A plain sum of squares overflows past ~1e154 and underflows below
+        ~1e-154; groups whose sum is not a normal positive float are recomputed
+        after scaling by their largest entry, so the result is accurate from
+        1e-300 to 1e300.
+        """
         beta = np.asarray(beta, dtype=np.float64)
-        squared = beta * beta if self._contiguous else beta[self.indices] ** 2
-        sums = np.add.reduceat(squared, self.ptr[:-1])
-        # Rescale only where needed: a plain sum of squares overflows past ~1e154.
-        if np.all(np.isfinite(sums)) and (sums.size == 0 or sums.max() > 0):
-            return np.sqrt(sums)
-        scale = np.max(np.abs(beta)) if beta.size else 0.0
-        if scale == 0.0:
-            return np.zeros(self.n_groups)
-        scaled = beta / scale
-        squared = scaled**2 if self._contiguous else scaled[self.indices] ** 2
-        return scale * np.sqrt(np.add.reduceat(squared, self.ptr[:-1]))
+        ordered = beta if self._contiguous else beta[self.indices]
+        with np.errstate(over="ignore", under="ignore"):  # handled just below
+            sums = np.add.reduceat(ordered * ordered, self.ptr[:-1])
+        norms = np.sqrt(sums)
+        suspicious = ~((sums >= _SAFE_MIN) & (sums <= _SAFE_MAX))
+        if suspicious.any():
+            largest = np.maximum.reduceat(np.abs(ordered), self.ptr[:-1])
+            redo = suspicious & (largest > 0)
+            if redo.any():
+                scaled = ordered / np.repeat(np.where(largest > 0, largest, 1.0),
+                                             self.sizes)
+                rescaled = np.sqrt(np.add.reduceat(scaled * scaled, self.ptr[:-1]))
+                norms[redo] = largest[redo] * rescaled[redo]
+        return norms
 
     def expand(self, per_group) -> np.ndarray:
         """Broadcast one value per group to every coordinate: ``(n_features,)``."""

@@ -119,7 +119,9 @@ class VerificationReport:
             for c in self.checks
         ]
         widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-        lines = ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in rows]
+        lines = [
+            "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in rows
+        ]
         lines.insert(1, "  ".join("-" * w for w in widths))
         lines.append(f"\n{self.n_ok}/{len(self.checks)} checks as the theory expects.")
         return "\n".join(lines)

@@ -56,7 +56,7 @@ def _check_groups(groups) -> Groups:
     return groups
 
 
-def check_problem(datafit, groups, lam):
+def _check_problem(datafit, groups, lam):
     """Validate ``groups`` against ``datafit`` and ``lam > 0``; return ``lam``."""
     _check_groups(groups)
     if groups.n_features != datafit.n_features:
@@ -132,7 +132,7 @@ class GroupMask(ABC):
             If ``groups`` does not match ``datafit``, ``lam <= 0``, or ``w`` or
             ``beta`` has the wrong shape.
         """
-        lam = check_problem(datafit, groups, lam)
+        lam = _check_problem(datafit, groups, lam)
         w, beta = self._check_split(w, beta, groups)
         return self._value_and_gradient(datafit, groups, lam, w, beta)
 

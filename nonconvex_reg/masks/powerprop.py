@@ -81,9 +81,7 @@ class PowerPropMask(GroupMask):
     """
 
     def __init__(self, alpha=2.0):
-        self.alpha = check_scalar(
-            alpha, "alpha", low=0.0, low_inclusive=False
-        )
+        self.alpha = check_scalar(alpha, "alpha", low=0.0, low_inclusive=False)
 
     def n_mask_params(self, groups) -> int:
         """No mask parameter: 0."""

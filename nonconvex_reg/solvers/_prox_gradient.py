@@ -28,7 +28,7 @@ import numpy as np
 
 from ..penalties import group_prox
 
-__all__ = ["run_prox_gradient"]
+__all__ = ["run_anderson", "run_prox_gradient"]
 
 
 def run_prox_gradient(
@@ -107,31 +107,71 @@ def _objective(datafit, groups, penalty, lam, beta):
     return datafit.value(beta) + lam * float(np.sum(penalty.value(groups.norms(beta))))
 
 
-def _anderson_loop(
-    datafit, groups, penalty, lam, beta, step, converged, max_iter, check_every
-):
+def _anderson_loop(datafit, groups, penalty, lam, beta, step, converged, max_iter,
+                   check_every):
     """Plain proximal gradient with monotone Anderson extrapolation."""
-    x = beta.copy()
+
+    def prox_step(x):
+        return group_prox(penalty, x - step * datafit.gradient(x), groups, step * lam)
+
+    def objective(x):
+        return _objective(datafit, groups, penalty, lam, x)
+
+    return run_anderson(prox_step, objective, beta, converged, max_iter, check_every)
+
+
+def run_anderson(step_map, objective, x, converged, max_iter, check_every=10):
+    """Iterate a descent map with monotone Anderson extrapolation.
+
+    Parameters
+    ----------
+    step_map : callable
+        ``x -> x_next``, a map that does not increase ``objective``; returning
+        ``x`` itself means no decrease is possible and stops the loop.
+    objective : callable
+        ``x -> float``.
+    x : ndarray
+        Starting point.
+    converged : callable
+        ``x -> bool``, checked every ``check_every`` iterations.
+    max_iter : int
+    check_every : int, default=10
+
+    Returns
+    -------
+    x : ndarray
+    n_iter : int
+    done : bool
+    """
     history = [x]
     for it in range(1, max_iter + 1):
-        x = group_prox(penalty, x - step * datafit.gradient(x), groups, step * lam)
+        previous, x = x, step_map(x)
+        if x is previous:
+            # Stalled case: no decrease is possible from here.
+            return x, it, bool(converged(x))
         history.append(x)
         if len(history) == _ANDERSON_MEMORY + 1:
-            iterates = np.array(history)
-            diffs = np.diff(iterates, axis=0)
-            gram = diffs @ diffs.T
-            try:
-                weights = np.linalg.solve(gram, np.ones(_ANDERSON_MEMORY))
-            except np.linalg.LinAlgError:
-                weights = None
-            if weights is not None and np.all(np.isfinite(weights)) and weights.sum():
-                candidate = (weights / weights.sum()) @ iterates[1:]
-                # Accept case: keep the extrapolation only if it lowers the objective.
-                if _objective(datafit, groups, penalty, lam, candidate) < _objective(
-                    datafit, groups, penalty, lam, x
-                ):
-                    x = candidate
+            x = _extrapolate(np.array(history), objective, x)
             history = [x]
         if it % check_every == 0 and converged(x):
             return x, it, True
     return x, max_iter, bool(converged(x))
+
+
+def _extrapolate(iterates, objective, x):
+    """Anderson point of ``iterates`` if it lowers ``objective``, else ``x``.
+
+    The point is restricted to the support of ``x``.
+    """
+    diffs = np.diff(iterates, axis=0)
+    try:
+        weights = np.linalg.solve(diffs @ diffs.T, np.ones(len(diffs)))
+    except np.linalg.LinAlgError:
+        return x
+    if not np.all(np.isfinite(weights)) or weights.sum() == 0:
+        return x
+    # Extrapolate within the support of the last iterate: a combination of
+    # iterates would otherwise revive groups the prox has just set to zero.
+    candidate = np.where(x != 0, (weights / weights.sum()) @ iterates[1:], 0.0)
+    # Accept case: keep the extrapolation only if it lowers the objective.
+    return candidate if objective(candidate) < objective(x) else x

@@ -14,11 +14,14 @@ minimizer of L on S, and a point ten times closer to zero. This is the
 without trusting a single local solver (PAPER.md section 8, item 3).
 
 Evidence returned in ``info``: how many supports and local solves were run, the
-runner-up value among candidates far (``> dist_tol``) from the minimizer, and
-whether the minimizer is unique at that resolution (runner-up value above the
-minimum by more than ``value_tol``). Among candidates tied with the minimum and
-close to it, the sparsest is reported, so tiny groups left by L-BFGS on a larger
-support never mask an exact zero.
+runner-up value among the *interior stationary* candidates (restricted gradient at
+most ``grad_tol * tau``) far (``> dist_tol``) from the minimizer, and whether the
+minimizer is unique at that resolution (runner-up value above the minimum by more
+than ``value_tol``). Candidates that are not stationary are L-BFGS runs sliding
+toward a smaller support (a group norm tending to zero); they bound the minimum
+from above but are not rival minimizers, so they never count against uniqueness.
+Among candidates tied with the minimum and close to it, the sparsest is reported,
+so tiny groups left by L-BFGS on a larger support never mask an exact zero.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from .._validation import check_int
-from .group_lasso import _check_problem
+from .group_lasso import _check_problem, tau
 from .objectives import check_form, effective_weight, penalty_value
 from .penalized import _kkt
 from .result import SolverResult
@@ -79,6 +82,7 @@ def global_minimum(
     max_groups=12,
     value_tol=1e-9,
     dist_tol=1e-5,
+    grad_tol=1e-6,
 ) -> SolverResult:
     """Global minimizer of ``L + lam * q^{-1}(sum q)`` (or the sum form) by enumeration.
 
@@ -99,6 +103,9 @@ def global_minimum(
     dist_tol : float, default=1e-5
         Relative distance ``||beta - beta*|| / max(1, ||beta*||)`` beyond which a
         tied candidate is a *different* minimizer (non-uniqueness).
+    grad_tol : float, default=1e-6
+        A candidate is an interior stationary point when the infinity norm of its
+        restricted gradient is at most ``grad_tol * tau``.
 
     Returns
     -------
@@ -121,7 +128,9 @@ def global_minimum(
             f"enumeration; got {groups.n_groups}."
         )
     zero = np.zeros(datafit.n_features)
+    grad_scale = grad_tol * max(tau(datafit, groups), np.finfo(float).tiny)
     candidates = [(datafit.value(zero), zero)]
+    stationary = [True]
     n_local = 0
     for size in range(1, groups.n_groups + 1):
         for support in itertools.combinations(range(groups.n_groups), size):
@@ -137,6 +146,7 @@ def global_minimum(
                 beta = zero.copy()
                 beta[coords] = res.x
                 candidates.append((float(res.fun), beta))
+                stationary.append(bool(np.max(np.abs(res.jac)) <= grad_scale))
     values = np.array([value for value, _ in candidates])
     best_value = values.min()
     tie = value_tol * max(1.0, abs(best_value))
@@ -148,7 +158,8 @@ def global_minimum(
     beta = candidates[chosen][1]
     scale = max(1.0, float(np.linalg.norm(beta)))
     far = np.array([np.linalg.norm(b - beta) > dist_tol * scale for _, b in candidates])
-    runner_up = values[far].min() if far.any() else np.inf
+    rivals = far & np.array(stationary)
+    runner_up = values[rivals].min() if rivals.any() else np.inf
     runner_up_gap = float(runner_up - values[chosen])
     residual = _kkt(datafit, groups, penalty, lam, form, beta)
     return SolverResult(

@@ -28,6 +28,10 @@ STATUS_MESSAGES = {
         "threshold to certify zero or nonzero at this tolerance"
     ),
     "max_iter": "maximum number of iterations reached before the tolerance",
+    "stalled": (
+        "no further decrease possible in double precision before the tolerance; "
+        "see kkt_residual"
+    ),
     "stationary": "first-order stationary point (local; nonconvex problem)",
     "enumerated": "global minimum over all supports by enumeration",
     "oracle": "interior-point solution from cvxpy; support certified by KKT",
@@ -83,7 +87,7 @@ class SolverResult:
     @property
     def converged(self) -> bool:
         """Whether the stopping criterion was met."""
-        return self.status != "max_iter"
+        return self.status not in ("max_iter", "stalled")
 
     @property
     def message(self) -> str:

@@ -106,8 +106,9 @@ def test_optimal_split_reproduces_u_and_attains_sum_q(mask, groups):
         assert w.shape == (mask.n_mask_params(groups),)
         assert beta.shape == u.shape
         # effective is invariant under the optimal split: u(split(u)) = u
-        np.testing.assert_allclose(mask.effective(w, beta, groups), u, rtol=1e-13,
-                                   atol=0)
+        np.testing.assert_allclose(
+            mask.effective(w, beta, groups), u, rtol=1e-13, atol=0
+        )
         expected = np.sum(mask.equivalent_penalty().value(groups.norms(u)))
         np.testing.assert_allclose(mask.mask_penalty(w, beta), expected, rtol=1e-12)
         assert np.all(beta[groups[trial % groups.n_groups]] == 0)
@@ -132,6 +133,17 @@ def test_optimal_split_is_the_fiber_minimum(mask):
         m = mask.effective(w, np.ones(GROUPS.n_features), GROUPS)
         beta = u / m
         assert mask.mask_penalty(w, beta) >= best * (1 - 1e-14)
+
+
+@by_mask
+def test_resplitting_keeps_u_and_lowers_the_penalty(mask):
+    rng = np.random.default_rng(8)
+    for _ in range(10):
+        w, beta = random_pair(mask, rng, GROUPS)
+        u = mask.effective(w, beta, GROUPS)
+        w2, beta2 = mask.optimal_split(u, GROUPS)
+        np.testing.assert_allclose(mask.effective(w2, beta2, GROUPS), u, rtol=1e-13)
+        assert mask.mask_penalty(w2, beta2) <= mask.mask_penalty(w, beta) * (1 + 1e-14)
 
 
 def _closed_form_mask(mask, a):
@@ -187,8 +199,9 @@ def test_masked_objective_value_and_gradient(mask, groups):
     for datafit in datafits(groups, rng):
         for _ in range(2):
             w, beta = random_pair(mask, rng, groups)
-            value, grad_w, grad_beta = mask.masked_objective(datafit, groups, lam, w,
-                                                            beta)
+            value, grad_w, grad_beta = mask.masked_objective(
+                datafit, groups, lam, w, beta
+            )
             u = mask.effective(w, beta, groups)
             expected = datafit.value(u) + lam * mask.mask_penalty(w, beta)
             np.testing.assert_allclose(value, expected, rtol=1e-13)
@@ -197,8 +210,9 @@ def test_masked_objective_value_and_gradient(mask, groups):
                 return mask.masked_objective(datafit, groups, lam, x[:n_w], x[n_w:])[0]
 
             numeric = finite_difference(fun, np.concatenate([w, beta]))
-            np.testing.assert_allclose(np.concatenate([grad_w, grad_beta]), numeric,
-                                       rtol=1e-6, atol=1e-8)
+            np.testing.assert_allclose(
+                np.concatenate([grad_w, grad_beta]), numeric, rtol=1e-6, atol=1e-8
+            )
 
 
 @pytest.mark.parametrize("alpha", [1.0, 2.0, 3.0])
