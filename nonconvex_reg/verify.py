@@ -50,7 +50,7 @@ __all__ = ["Check", "VerificationReport", "run_verification", "verification_pena
 IDENTITY_TOL = 1e-8
 END_TO_END_TOL = 1e-6
 LEMMA_TOL = 1e-10
-ORACLE_TOL = 1e-4
+ORACLE_TOL = 1e-6
 
 
 def verification_penalties():
