@@ -34,7 +34,7 @@ from scipy.optimize import minimize
 
 from .._validation import check_int
 from .group_lasso import _check_problem, tau
-from .objectives import check_form, effective_weight, penalty_value
+from .objectives import check_form, check_penalty, effective_weight, penalty_value
 from .penalized import _kkt
 from .result import SolverResult
 
@@ -120,6 +120,7 @@ def global_minimum(
     """
     start = time.perf_counter()
     lam = _check_problem(datafit, groups, lam)
+    check_penalty(penalty)
     form = check_form(form)
     max_groups = check_int(max_groups, "max_groups", low=1, high=20)
     if groups.n_groups > max_groups:

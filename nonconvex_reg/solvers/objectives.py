@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_choice
+from ..penalties import GroupPenalty
 
 __all__ = [
     "FORMS",
@@ -31,6 +32,15 @@ FORMS = ("sum", "inverse")
 def check_form(form) -> str:
     """Validate the ``form`` argument."""
     return check_choice(form, "form", FORMS)
+
+
+def check_penalty(penalty):
+    """Validate that ``penalty`` is a :class:`GroupPenalty`."""
+    if not isinstance(penalty, GroupPenalty):
+        raise TypeError(
+            f"`penalty` must be a GroupPenalty; got {type(penalty).__name__}."
+        )
+    return penalty
 
 
 def penalty_value(penalty, norms, lam, form) -> float:

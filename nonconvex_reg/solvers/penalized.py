@@ -28,11 +28,12 @@ import time
 import numpy as np
 
 from .._validation import check_int, check_scalar
-from ..penalties import GroupPenalty, group_prox
+from ..penalties import group_prox
 from ._prox_gradient import run_anderson, run_prox_gradient
 from .group_lasso import _check_problem, solve_group_lasso, tau
 from .objectives import (
     check_form,
+    check_penalty,
     effective_weight,
     inverse_form_zero_residual,
     objective_value,
@@ -111,10 +112,7 @@ def solve_penalized(
     """
     start = time.perf_counter()
     lam = _check_problem(datafit, groups, lam)
-    if not isinstance(penalty, GroupPenalty):
-        raise TypeError(
-            f"`penalty` must be a GroupPenalty; got {type(penalty).__name__}."
-        )
+    check_penalty(penalty)
     form = check_form(form)
     tol = check_scalar(tol, "tol", low=0.0, low_inclusive=False)
     max_iter = check_int(max_iter, "max_iter", low=1)
