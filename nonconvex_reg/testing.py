@@ -19,8 +19,8 @@ penalties(subadditive=None)
     Every penalty family with random hyperparameters; ``subadditive=True`` keeps
     those Theorem 1.1 covers, ``False`` the negative controls.
 problems(kinds, max_groups)
-    Well-conditioned problems of each datafit (``n_samples >= 3 n_features``,
-    ``ridge`` in [1e-2, 1]), whose strong-convexity constant
+    Well-conditioned problems of each datafit (``n_samples`` at least three times
+    the columns of ``X``, ``ridge`` in [1e-2, 1]), whose strong-convexity constant
     ``problem.datafit.strong_convexity() >= ridge > 0`` is known.
 lams_near_tau(problem)
     ``lam = (1 - margin) tau`` with ``margin`` in [1e-3, 5e-2], the regime of
@@ -52,9 +52,18 @@ def groups(draw, max_groups=6, max_size=4) -> Groups:
     """A random :class:`Groups`: contiguous, shuffled or a ragged block tiling."""
     layout = draw(st.sampled_from(("contiguous", "shuffled", "blocks")))
     if layout == "blocks":
-        n_rows = draw(st.integers(1, 3 * max_size))
-        n_cols = draw(st.integers(1, 3 * max_size))
-        block = (draw(st.integers(1, n_rows)), draw(st.integers(1, n_cols)))
+        # At most max_groups tiles of at most max_size entries; the last row and
+        # column of tiles may be ragged (smaller).
+        block_rows = draw(st.integers(1, max_size))
+        block_cols = draw(st.integers(1, max_size // block_rows))
+        tile_rows = draw(st.integers(1, max_groups))
+        tile_cols = draw(st.integers(1, max_groups // tile_rows))
+        n_rows = draw(st.integers((tile_rows - 1) * block_rows + 1,
+                                  tile_rows * block_rows))
+        n_cols = draw(st.integers((tile_cols - 1) * block_cols + 1,
+                                  tile_cols * block_cols))
+        # A single tile along a side spans that whole (possibly shorter) side.
+        block = (min(block_rows, n_rows), min(block_cols, n_cols))
         return Groups.from_blocks((n_rows, n_cols), block)
     sizes = draw(st.lists(st.integers(1, max_size), min_size=1, max_size=max_groups))
     contiguous = Groups.from_sizes(sizes)

@@ -37,6 +37,9 @@ from .base import Datafit
 
 __all__: list[str] = []
 
+#: Below this fraction of nonzero coefficients, ``X beta`` uses only those columns.
+_SPARSE_PRODUCT_FRACTION = 0.2
+
 #: Absolute slack on the dual domain (entries of P in [0, 1]; rounding of theta).
 _DUAL_DOMAIN_TOL = 1e-10
 
@@ -143,6 +146,10 @@ class _GLM(Datafit):
             full[self._local] = beta
             beta = full
         if not self._matrix:
+            nonzero = np.flatnonzero(beta)
+            if nonzero.size < _SPARSE_PRODUCT_FRACTION * n_columns:
+                # Sparse case: multiply only the columns that beta uses.
+                return self.X[:, nonzero] @ beta[nonzero]
             return self.X @ beta
         return self.X @ beta.reshape(n_columns, self._n_outputs)
 

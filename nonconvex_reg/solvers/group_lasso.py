@@ -144,6 +144,7 @@ def solve_group_lasso(
     )
     operator_norms = datafit.group_operator_norms(groups)
     ws_history = []
+    previous = None
     current_tol = tol
     for outer in range(1, max_iter + 1):
         pd = group_lasso_primal_dual(datafit, groups, beta, lam)
@@ -164,8 +165,12 @@ def solve_group_lasso(
         score[support] = -np.inf
         ws_size = min(max(initial_working_set, 2 * int(support.sum())), groups.n_groups)
         working = np.sort(np.argsort(score, kind="stable")[:ws_size])
-        coords, sub_groups = groups.subset(working)
-        sub_datafit = datafit.restrict(coords)
+        if previous is None or not np.array_equal(working, previous[0]):
+            # New working set: restrict (the restricted Lipschitz constant is
+            # cached on the restricted datafit, so a repeated set reuses it).
+            coords, sub_groups = groups.subset(working)
+            previous = (working, coords, sub_groups, datafit.restrict(coords))
+        _, coords, sub_groups, sub_datafit = previous
         target = max(_INNER_GAP_FRACTION * pd.gap, 0.1 * current_tol * pd.primal)
         sub_beta, n_inner, _ = _solve_restricted(
             sub_datafit, sub_groups, lam, beta[coords], target, max_inner_iter
