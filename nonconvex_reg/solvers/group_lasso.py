@@ -2,7 +2,7 @@
 
     min_beta  L(beta) + lam * sum_g ||beta|_{T_g}||_2
 
-Working-set accelerated proximal gradient with certified stopping:
+Working-set proximal gradient with Anderson acceleration and certified stopping:
 
 1. At the current point compute the duality gap (one product ``X B`` and one
    ``X^T theta``, :func:`~nonconvex_reg.solvers.optimality.group_lasso_primal_dual`).
@@ -12,13 +12,16 @@ Working-set accelerated proximal gradient with certified stopping:
    constraint ``||(X^T theta)_g|| <= lam`` is closest to violation, scored by
    ``(lam - ||(X^T theta)_g||) / ||X_g||`` (the rule of celer, Massias et al. 2018);
    the set at least doubles the support.
-3. Solve the problem restricted to the working set (``datafit.restrict``) with FISTA
-   and adaptive restart until its own gap is below ``0.3`` times the outer gap.
-4. After convergence, certify every group as zero or nonzero with gap-safe spheres
-   (:func:`~nonconvex_reg.solvers.optimality.certify_group_lasso_support`); groups
-   certified zero are set to exactly zero, and if any group stays uncertain the
-   tolerance is tightened (down to ``1e-13``) while that can still certify it
-   (a zero group near its threshold, or a strongly convex restriction).
+3. Solve the problem restricted to the working set (``datafit.restrict``) by
+   proximal gradient with monotone Anderson extrapolation (Bertrand & Massias
+   2021) until its own gap is below ``0.01`` times the outer gap. (FISTA with
+   restart stalls when the working set has more columns than samples.)
+4. After convergence, certify every group as zero or nonzero
+   (:func:`~nonconvex_reg.solvers.optimality.certify_group_lasso_support`: gap-safe
+   spheres for zeros, restricted strong convexity for nonzeros); groups certified
+   zero are set to exactly zero, and if a group stays uncertain the tolerance is
+   tightened (down to ``1e-13``) while that can still certify it (a zero group
+   near its threshold, or a strongly convex restriction).
 """
 
 from __future__ import annotations
@@ -41,7 +44,20 @@ __all__ = ["tau", "solve_group_lasso"]
 
 _TIGHTEST_TOL = 1e-13
 _INNER_GAP_FRACTION = 0.01
-ACCELERATION = "anderson"
+_INNER_METHOD = "anderson"
+
+
+def _check_groups(datafit, groups):
+    if groups.n_features != datafit.n_features:
+        raise ValueError(
+            f"`groups` must partition the datafit's {datafit.n_features} "
+            f"coefficients; got {groups!r}."
+        )
+
+
+def _check_problem(datafit, groups, lam):
+    _check_groups(datafit, groups)
+    return check_scalar(lam, "lam", low=0.0, low_inclusive=False)
 
 
 def tau(datafit, groups) -> float:
@@ -49,20 +65,12 @@ def tau(datafit, groups) -> float:
 
     This is the threshold ``tau`` of PAPER.md section 3.4 (Axiotis & Yasuda 2023).
     """
+    _check_groups(datafit, groups)
     return float(groups.norms(datafit.gradient(np.zeros(datafit.n_features))).max())
 
 
-def _check_problem(datafit, groups, lam):
-    if groups.n_features != datafit.n_features:
-        raise ValueError(
-            f"`groups` must partition the datafit's {datafit.n_features} "
-            f"coefficients; got {groups!r}."
-        )
-    return check_scalar(lam, "lam", low=0.0, low_inclusive=False)
-
-
 def _solve_restricted(datafit, groups, lam, beta, target_gap, max_iter):
-    """FISTA on the restricted problem until its duality gap is below target."""
+    """Anderson-accelerated steps until the restricted gap is below target."""
 
     def converged(point):
         return group_lasso_primal_dual(datafit, groups, point, lam).gap <= target_gap
@@ -74,7 +82,7 @@ def _solve_restricted(datafit, groups, lam, beta, target_gap, max_iter):
         lam,
         beta,
         lipschitz=datafit.lipschitz(),
-        accelerated=ACCELERATION,
+        accelerated=_INNER_METHOD,
         converged=converged,
         max_iter=max_iter,
     )

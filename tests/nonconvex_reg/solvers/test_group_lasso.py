@@ -103,3 +103,9 @@ def test_bad_input_is_rejected():
         solve_group_lasso(datafit, groups, 0.1, tol=2.0)
     with pytest.raises(ValueError, match="`beta0`"):
         solve_group_lasso(datafit, groups, 0.1, beta0=np.zeros(3))
+
+
+def test_tau_rejects_mismatched_groups():
+    problem = make_problem("least_squares", n_groups=4)
+    with pytest.raises(ValueError, match="`groups`"):
+        tau(problem.datafit, Groups.equal(6, 2))
