@@ -25,6 +25,12 @@ problems(kinds, max_groups)
 lams_near_tau(problem)
     ``lam = (1 - margin) tau`` with ``margin`` in [1e-3, 5e-2], the regime of
     Theorem 1.1.
+
+Registries
+----------
+MASK_REGISTRY
+    One instance of every mask family (powerprop at three exponents), for
+    contract tests parametrized over all masks: adding a mask here enrols it.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from hypothesis import strategies as st
 
 from .datasets import DATAFIT_KINDS, make_problem
 from .groups import Groups
+from .masks import IdentityMask, L1Mask, PowerPropMask, SoftmaxMask
 from .penalties import (
     GroupLassoPenalty,
     L1MaskPenalty,
@@ -44,7 +51,16 @@ from .penalties import (
 )
 from .solvers import tau
 
-__all__ = ["groups", "lams_near_tau", "penalties", "problems"]
+__all__ = ["MASK_REGISTRY", "groups", "lams_near_tau", "penalties", "problems"]
+
+MASK_REGISTRY = (
+    IdentityMask(),
+    SoftmaxMask(),
+    L1Mask(),
+    PowerPropMask(1.5),
+    PowerPropMask(2.0),
+    PowerPropMask(3.0),
+)
 
 
 @st.composite

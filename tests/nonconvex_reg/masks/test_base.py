@@ -21,16 +21,10 @@ from nonconvex_reg.penalties import (
     PowerPropPenalty,
     SoftmaxPenalty,
 )
+from nonconvex_reg.testing import MASK_REGISTRY
 
-# Adding a mask here enrols it in every contract test below.
-REGISTRY = [
-    IdentityMask(),
-    SoftmaxMask(),
-    L1Mask(),
-    PowerPropMask(1.5),
-    PowerPropMask(2.0),
-    PowerPropMask(3.0),
-]
+# Adding a mask to MASK_REGISTRY enrols it in every contract test below.
+REGISTRY = list(MASK_REGISTRY)
 IDS = [repr(mask) for mask in REGISTRY]
 by_mask = pytest.mark.parametrize("mask", REGISTRY, ids=IDS)
 

@@ -9,18 +9,11 @@ from nonconvex_reg.masks import (
     IdentityMask,
     L1Mask,
     PowerPropMask,
-    SoftmaxMask,
     check_mask_identity,
 )
+from nonconvex_reg.testing import MASK_REGISTRY
 
-MASKS = [
-    IdentityMask(),
-    SoftmaxMask(),
-    L1Mask(),
-    PowerPropMask(1.5),
-    PowerPropMask(2.0),
-    PowerPropMask(3.0),
-]
+MASKS = list(MASK_REGISTRY)
 NORMS = np.logspace(-4, 3, 29)
 RTOL = 1e-8
 

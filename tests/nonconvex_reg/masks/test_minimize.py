@@ -32,24 +32,17 @@ from nonconvex_reg.masks import (
     IdentityMask,
     L1Mask,
     MaskedResult,
-    PowerPropMask,
     SoftmaxMask,
     minimize_masked,
 )
 from nonconvex_reg.masks import minimize as minimize_module
 from nonconvex_reg.solvers import ConvergenceWarning, global_minimum, tau
+from nonconvex_reg.testing import MASK_REGISTRY
 
 VALUE_RTOL = 1e-9
 U_RTOL = 1e-6
 
-MASKS = [
-    IdentityMask(),
-    SoftmaxMask(),
-    L1Mask(),
-    PowerPropMask(1.5),
-    PowerPropMask(2.0),
-    PowerPropMask(3.0),
-]
+MASKS = list(MASK_REGISTRY)
 PROBLEMS = {
     "least_squares-3": dict(kind="least_squares", n_groups=3, n_active=1, seed=0),
     "logistic-3": dict(kind="logistic", n_groups=3, n_active=1, seed=0),
