@@ -1,6 +1,38 @@
-"""Block pruning of PyTorch models with SequentialAttention++ (issues 4-7).
+"""Block pruning of PyTorch models with SequentialAttention++ (PAPER.md sections 5-6).
 
-The command-line interface lives in :mod:`neural.cli`.
+``neural.prune(model, method, sparsity=..., block=..., total_steps=...)`` returns a
+pruner with the ``torch.ao.pruning`` lifecycle: ``step()`` after every
+``optimizer.step()``, ``finalize()`` at the end, ``report()`` at any time. The
+command-line interface lives in :mod:`neural.cli`.
 """
 
-__all__: list[str] = []
+from . import schedules
+from .blocks import BlockGrid, parse_block
+from .pruning import (
+    ACDC,
+    METHODS,
+    BlockPruner,
+    Magnitude,
+    PowerProp,
+    PrunerFinalizedError,
+    PruningReport,
+    SequentialAttentionPP,
+    edge_layers,
+    prune,
+)
+
+__all__ = [
+    "ACDC",
+    "METHODS",
+    "BlockGrid",
+    "BlockPruner",
+    "Magnitude",
+    "PowerProp",
+    "PrunerFinalizedError",
+    "PruningReport",
+    "SequentialAttentionPP",
+    "edge_layers",
+    "parse_block",
+    "prune",
+    "schedules",
+]

@@ -1,0 +1,21 @@
+"""Block pruning methods sharing one lifecycle (PAPER.md sections 5-6)."""
+
+from .base import BlockPruner, PrunerFinalizedError, n_kept_blocks
+from .layers import edge_layers
+from .methods import ACDC, METHODS, Magnitude, PowerProp, SequentialAttentionPP, prune
+from .report import LayerReport, PruningReport
+
+__all__ = [
+    "ACDC",
+    "METHODS",
+    "BlockPruner",
+    "LayerReport",
+    "Magnitude",
+    "PowerProp",
+    "PrunerFinalizedError",
+    "PruningReport",
+    "SequentialAttentionPP",
+    "edge_layers",
+    "n_kept_blocks",
+    "prune",
+]

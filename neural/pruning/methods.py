@@ -1,0 +1,245 @@
+"""The four block-pruning methods of PAPER.md sections 5-6 and :func:`prune`.
+
+Each is a :class:`~neural.pruning.base.BlockPruner` that picks a parametrization
+(which fixes its block scores) and a default timeline:
+
+=========================  ===========================  =====================
+method                     scores (top-k kept)          default timeline
+=========================  ===========================  =====================
+:class:`Magnitude`         ``||W_b||_F``                ``one_shot``
+:class:`PowerProp`         ``||W_b||_F^alpha``          ``one_shot``
+:class:`ACDC`              ``||W_b||_F``                ``acdc_imagenet``
+:class:`SequentialAttentionPP`  logits ``L_b`` (order of ``A``)  ``sapp_imagenet``
+=========================  ===========================  =====================
+
+Any method runs on any timeline: SA++ on ``acdc_imagenet`` is the paper's
+ablation without the sparsification phase (Table 3), magnitude on ``gradual`` is
+gradual magnitude pruning with the cubic schedule.
+"""
+
+from __future__ import annotations
+
+from nonconvex_reg._validation import check_scalar
+
+from ..parametrizations import BlockAttention, BlockMask, BlockPowerProp
+from .base import BlockPruner
+
+__all__ = [
+    "ACDC",
+    "METHODS",
+    "Magnitude",
+    "PowerProp",
+    "SequentialAttentionPP",
+    "prune",
+]
+
+
+class Magnitude(BlockPruner):
+    """Block magnitude pruning: keep the blocks of largest Frobenius norm (section 6.4).
+
+    One-shot by default (dense training, prune, fine-tune the last 15%);
+    ``timeline="gradual"`` prunes gradually on the cubic schedule.
+    """
+
+    name = "magnitude"
+    default_timeline = "one_shot"
+
+    def _make_parametrization(self, spec):
+        return BlockMask(spec.grid, spec.module.weight.device)
+
+
+class ACDC(BlockPruner):
+    """AC/DC (Peste et al. 2021): alternating dense and top-k-by-magnitude phases.
+
+    Dense warm-up, alternating sparse/dense phases, a final sparse phase (the
+    ImageNet timeline of section 5.4 by default); pruned weights re-enter at zero
+    (``reenter="zero"``) and the optimizer state is reset at every switch.
+    """
+
+    name = "acdc"
+    default_timeline = "acdc_imagenet"
+
+    def _make_parametrization(self, spec):
+        return BlockMask(spec.grid, spec.module.weight.device)
+
+
+class PowerProp(BlockPruner):
+    """Block powerpropagation (Lemma 2.3, section 6.4), pruned by effective magnitude.
+
+    Each block is multiplied by its Frobenius norm to the power ``alpha - 1``:
+    ``W_eff,b = W_b ||W_b||^(alpha-1)``. At construction the stored weights are
+    rescaled so that the effective weights equal the model's current weights
+    (the usual initial distribution).
+
+    Parameters
+    ----------
+    alpha : float, default=2.0
+        Power, ``>= 1``; ``alpha = 2`` is group LASSO's reparametrization.
+    **kwargs
+        See :class:`~neural.pruning.base.BlockPruner`.
+    """
+
+    name = "powerprop"
+    default_timeline = "one_shot"
+
+    def __init__(self, model, *, alpha=2.0, **kwargs):
+        self.alpha = check_scalar(alpha, "alpha", low=1.0)
+        super().__init__(model, **kwargs)
+
+    def _make_parametrization(self, spec):
+        return BlockPowerProp(spec.grid, self.alpha, spec.module.weight.device)
+
+    def _prepare_layer(self, spec, masking):
+        masking.rescale_from_effective(spec.module.parametrizations.weight.original)
+
+    def _config(self):
+        return {**super()._config(), "alpha": self.alpha}
+
+
+class SequentialAttentionPP(BlockPruner):
+    """SequentialAttention++ (Algorithm 1 with blocks, section 5).
+
+    One trainable logit per block, ``A = n_blocks softmax(L)`` per layer (mean 1),
+    effective weight ``W * A * mask``. The support is the top-k blocks by
+    attention; sparsify phases prune the least-attended alive blocks on the
+    exponential schedule; ``A`` stays in the forward pass in every phase and is
+    folded into the weights by ``finalize()``.
+
+    Parameters
+    ----------
+    attention_bounds : "density", tuple of float or None, default="density"
+        Clip range of ``A``. ``"density"`` clips to ``[d, 1/d]`` with ``d = 1 -
+        sparsity`` of the layer (no clipping at sparsity 0). Appendix C.1 prints
+        ``[n d, n / d]``, which cannot hold for a mean-1 ``A`` when ``n`` is the
+        number of blocks; we read it as the softmax probability ``A / n`` clipped
+        to ``[d / n, 1 / (n d)]``, which is ``A`` in ``[d, 1/d]``.
+    logit_lr : float, optional
+        Learning rate of the logits' parameter group; default the optimizer's.
+    logit_weight_decay : float, optional
+        Weight decay on the logits (Appendix C.1, trick 2); default the
+        optimizer's.
+    **kwargs
+        See :class:`~neural.pruning.base.BlockPruner`.
+    """
+
+    name = "sapp"
+    default_timeline = "sapp_imagenet"
+
+    def __init__(
+        self,
+        model,
+        *,
+        attention_bounds="density",
+        logit_lr=None,
+        logit_weight_decay=None,
+        **kwargs,
+    ):
+        self.attention_bounds = _check_bounds(attention_bounds)
+        self.logit_lr = (
+            None if logit_lr is None else check_scalar(logit_lr, "logit_lr", low=0.0)
+        )
+        self.logit_weight_decay = (
+            None
+            if logit_weight_decay is None
+            else check_scalar(logit_weight_decay, "logit_weight_decay", low=0.0)
+        )
+        super().__init__(model, **kwargs)
+
+    def _make_parametrization(self, spec):
+        bounds = self.attention_bounds
+        if bounds == "density":
+            density = 1.0 - spec.sparsity
+            bounds = None if density == 1.0 else (density, 1.0 / density)
+        return BlockAttention(spec.grid, bounds, spec.module.weight.device)
+
+    def _extra_parameters(self):
+        return [masking.logits for masking in self.masks]
+
+    def _extra_group_options(self):
+        options = {}
+        if self.logit_lr is not None:
+            options["lr"] = self.logit_lr
+        if self.logit_weight_decay is not None:
+            options["weight_decay"] = self.logit_weight_decay
+        return options
+
+    def _config(self):
+        bounds = self.attention_bounds
+        return {
+            **super()._config(),
+            "attention_bounds": bounds
+            if isinstance(bounds, str | None)
+            else list(bounds),
+        }
+
+
+def _check_bounds(bounds):
+    if bounds is None or bounds == "density":
+        return bounds
+    if not isinstance(bounds, tuple | list) or len(bounds) != 2:
+        raise TypeError(
+            "`attention_bounds` must be 'density', None or a pair (low, high); "
+            f"got {bounds!r}."
+        )
+    low = check_scalar(bounds[0], "attention_bounds[0]", low=0.0)
+    high = check_scalar(bounds[1], "attention_bounds[1]", low=1.0)
+    if low > 1.0:
+        raise ValueError(
+            f"`attention_bounds` must satisfy low <= 1 <= high (A has mean 1); "
+            f"got {bounds!r}."
+        )
+    return (low, high)
+
+
+METHODS = {cls.name: cls for cls in (Magnitude, PowerProp, ACDC, SequentialAttentionPP)}
+"""Method name -> pruner class."""
+
+
+def prune(model, method="sapp", *, sparsity, block, total_steps, **options):
+    """Prepare ``model`` for block pruning; returns the pruner.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    method : {"magnitude", "powerprop", "acdc", "sapp"}, default="sapp"
+    sparsity : float
+        Target block sparsity in ``[0, 1)``.
+    block : int, pair of int or str
+        Block size, e.g. ``8``, ``(8, 4)`` or ``"8x8"``.
+    total_steps : int
+        Training steps the schedule spans.
+    **options
+        ``optimizer``, ``timeline``, ``min_blocks`` (100), ``ignore``, ``layers``,
+        ``scope``, ``reenter``, ``update_every`` and the method's own options
+        (``alpha``; ``attention_bounds``, ``logit_lr``, ``logit_weight_decay``).
+
+    Returns
+    -------
+    BlockPruner
+        Call ``pruner.step()`` after every ``optimizer.step()`` and
+        ``pruner.finalize()`` at the end.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> import neural
+    >>> model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1))
+    >>> optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    >>> pruner = neural.prune(model, "sapp", sparsity=0.75, block=4,
+    ...                       total_steps=30, optimizer=optimizer, min_blocks=16)
+    >>> for _ in range(30):
+    ...     optimizer.zero_grad()
+    ...     model(torch.randn(8, 64)).square().mean().backward()
+    ...     optimizer.step()
+    ...     pruner.step()
+    >>> model = pruner.finalize()
+    >>> report = pruner.report()
+    >>> report.layers[0].kept_blocks, report.layers[0].n_blocks
+    (64, 256)
+    """
+    if method not in METHODS:
+        raise ValueError(f"`method` must be one of {tuple(METHODS)}; got {method!r}.")
+    return METHODS[method](
+        model, sparsity=sparsity, block=block, total_steps=total_steps, **options
+    )
