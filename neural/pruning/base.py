@@ -161,6 +161,13 @@ class BlockPruner:
             self._prepare_layer(spec, masking)
         self._n_alive = self._full_counts()
         self._extra_group = self._add_extra_parameters()
+        if optimizer is None and len(self.timeline.phases) > 1:
+            warnings.warn(
+                f"{self.name}: no `optimizer` was given, so its state cannot be "
+                "reset at phase switches (PAPER.md section 5.5, trick 1).",
+                UserWarning,
+                stacklevel=3,
+            )
         self._step = 0
         self._finalized = False
         self._phase_index = self.timeline.index_at(0)
@@ -341,15 +348,6 @@ class BlockPruner:
     def _add_extra_parameters(self):
         params = self._extra_parameters()
         if not params or self.optimizer is None:
-            if params:
-                warnings.warn(
-                    f"{self.name}: no optimizer was given, so its parameters are "
-                    "not trained by it and the optimizer state is never reset; "
-                    "pass `optimizer=` (or build the optimizer from "
-                    "model.parameters() after prune() and call reset yourself).",
-                    UserWarning,
-                    stacklevel=3,
-                )
             return None
         self.optimizer.add_param_group(
             {"params": params, **self._extra_group_options()}
