@@ -146,6 +146,10 @@ class BlockGrid:
             self.grid_shape[0] * rows - fan_in,
             self.grid_shape[1] * cols - fan_out,
         )
+        # Fast path: with no padding and B_r dividing C_in, a block is a slab of
+        # B_c outputs x B_r consecutive channels at one kernel position, so the
+        # weight's own memory can be viewed as 5-D tiles (no permutation, no copy).
+        self._native = not any(self._pad) and weight_shape[1] % rows == 0
 
     def __repr__(self) -> str:
         rows, cols = self.block_shape
@@ -153,6 +157,24 @@ class BlockGrid:
             f"BlockGrid(weight_shape={self.weight_shape}, block={rows}x{cols}, "
             f"grid={self.grid_shape[0]}x{self.grid_shape[1]})"
         )
+
+    def _native_tiles(self, tensor: torch.Tensor) -> torch.Tensor:
+        """The weight's memory as ``(n_col_blocks, B_c, C_in / B_r, B_r, prod(k))``."""
+        rows, cols = self.block_shape
+        n_kernel = math.prod(self.weight_shape[2:])
+        return tensor.reshape(
+            self.grid_shape[1], cols, self.weight_shape[1] // rows, rows, n_kernel
+        )
+
+    def _native_layout(self, block_values: torch.Tensor) -> torch.Tensor:
+        """Block values arranged to broadcast against :meth:`_native_tiles`.
+
+        Block row ``i = position * (C_in / B_r) + channel block``.
+        """
+        n_kernel = math.prod(self.weight_shape[2:])
+        channel_blocks = self.weight_shape[1] // self.block_shape[0]
+        by_tile = block_values.reshape(n_kernel, channel_blocks, self.grid_shape[1])
+        return by_tile.permute(2, 1, 0)[:, None, :, None, :]
 
     def _to_tiles(self, weight: torch.Tensor) -> torch.Tensor:
         """The transposed matrix ``(fan_out, fan_in)``, padded, as 4-D tiles.
@@ -186,6 +208,9 @@ class BlockGrid:
 
         Broadcast, never expanded to the weight's size; differentiable in both.
         """
+        if self._native:
+            tiles = self._native_tiles(weight) * self._native_layout(block_values)
+            return tiles.reshape(self.weight_shape)
         tiles = self._to_tiles(weight) * block_values.t()[:, None, :, None]
         return self._from_tiles(tiles)
 
@@ -196,6 +221,9 @@ class BlockGrid:
 
     def block_sum(self, values: torch.Tensor) -> torch.Tensor:
         """Sum a weight-shaped tensor per block: ``(n_row_blocks, n_col_blocks)``."""
+        if self._native:
+            sums = self._native_tiles(values).sum(dim=(1, 3))
+            return sums.permute(2, 1, 0).reshape(self.grid_shape)
         return self._to_tiles(values).sum(dim=(1, 3)).t()
 
     def block_norms(self, weight: torch.Tensor) -> torch.Tensor:

@@ -34,6 +34,7 @@ import torch
 from torch.nn.utils import parametrize
 
 from nonconvex_reg._validation import check_choice, check_int
+from omp.select import top_k_groups
 
 from ..schedules import PRESETS, Timeline
 from .layers import check_sparsity, discover_layers
@@ -431,8 +432,6 @@ class BlockPruner:
         A target above the alive count keeps every alive block: pruning is
         monotone and a pruned block never comes back inside a masked phase.
         """
-        from omp.select import top_k_groups
-
         targets = [min(t, a) for t, a in zip(targets, self._n_alive, strict=True)]
         if targets == self._n_alive:
             return
