@@ -225,7 +225,11 @@ def test_cuda_training_keeps_everything_on_the_device(method):
     model = make_mlp().cuda()
     model, optimizer, pruner = build(method, model=model, timeline=ALL_KINDS)
     inputs = [x.cuda() for x in batches(0, TOTAL, (24,))]
-    train(model, optimizer, pruner, inputs[:-1])
+    torch.cuda.set_sync_debug_mode("error")  # a host sync in the hot path raises
+    try:
+        train(model, optimizer, pruner, inputs[:-1])
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
     assert all(m.mask.is_cuda for m in pruner.masks)
     pruner.finalize()
     assert _zero_blocks(pruner) == [36, 30]
