@@ -7,6 +7,7 @@ import sys
 import pytest
 
 import nonconvex_reg.verify
+import omp.verify
 from neural.cli import main
 from nonconvex_reg.datasets import DATAFIT_KINDS
 from nonconvex_reg.verify import Check, VerificationReport, verification_penalties
@@ -16,7 +17,7 @@ CHECK_FIELDS = {"check", "subject", "expected", "observed", "figure", "ok"}
 
 @pytest.fixture(scope="module")
 def verify_json():
-    """``sapp verify --json`` run once (about 30 s): exit code and parsed stdout."""
+    """``sapp verify --json`` run once (about 35 s): exit code and parsed stdout."""
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         code = main(["verify", "--json"])
@@ -41,6 +42,8 @@ def fake_verification(monkeypatch, verify_json):
         return VerificationReport(seed=seed, checks=checks)
 
     monkeypatch.setattr(nonconvex_reg.verify, "run_verification", run_verification)
+    # The real payload already holds the OMP checks (issue 3): add none twice.
+    monkeypatch.setattr(omp.verify, "run_omp_checks", lambda seed=0, progress=None: [])
     return seeds
 
 
@@ -87,6 +90,13 @@ def test_verify_json_reports_lemma_2_4_failing_exactly_for_controls(verify_json)
         assert rows[repr(penalty)] == ("holds" if penalty.is_subadditive else "fails")
 
 
+def test_verify_json_includes_the_omp_checks(verify_json):
+    # Issue 3: one report for both packages' checks.
+    _, payload = verify_json
+    names = {row["check"] for row in payload["checks"]}
+    assert {"Theorem B.3", "Algorithm 2 selection = gradient-norm rule"} <= names
+
+
 # sapp demo and exit codes (plumbing, on the real run's report)
 
 
@@ -117,6 +127,7 @@ def test_a_failed_check_gives_exit_code_one(monkeypatch, capsys):
         return VerificationReport(seed=seed, checks=[failed])
 
     monkeypatch.setattr(nonconvex_reg.verify, "run_verification", run_verification)
+    monkeypatch.setattr(omp.verify, "run_omp_checks", lambda seed=0, progress=None: [])
     assert main(["verify"]) == 1
     assert "0/1 checks as the theory expects" in capsys.readouterr().out
 

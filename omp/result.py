@@ -1,0 +1,133 @@
+"""The one result type of the combinatorial searches: :class:`OMPResult`.
+
+Group OMP, group OMPR, Algorithm 2 (PAPER.md section 4.2) and the exhaustive
+oracle all return a support ``S`` of groups and the coefficients
+``beta_S = argmin {L(beta) : supp(beta) in S}`` fully re-optimized on it. The
+result carries the loss ``L(beta_S)``, the per-round history of the search and a
+status drawn from :data:`STATUS_MESSAGES`, so that a round budget spent before a
+local optimum, or a restricted solve that missed its tolerance, is visible in the
+result and never silent (a :class:`~nonconvex_reg.ConvergenceWarning` is also
+emitted).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nonconvex_reg import ConvergenceWarning
+
+__all__ = ["STATUS_MESSAGES", "OMPResult"]
+
+STATUS_MESSAGES = {
+    "completed": "k groups selected greedily, each followed by a full refit",
+    "converged": (
+        "local optimum: no swap proposed by the rule lowers the loss by more than "
+        "tol * L(0)"
+    ),
+    "max_iter": "round budget spent while swaps still lowered the loss",
+    "enumerated": "global minimum over all supports of k groups, by enumeration",
+    "inexact_refit": (
+        "a restricted re-optimization stopped before its gradient tolerance; "
+        "see info['refit_failures']"
+    ),
+}
+
+#: Statuses that mean the search did what it promises.
+_CONVERGED = ("completed", "converged", "enumerated")
+
+
+@dataclass(frozen=True)
+class OMPResult:
+    """A support of groups, the refit coefficients on it, and how they were found.
+
+    Attributes
+    ----------
+    coef : ndarray of shape (n_features,)
+        ``beta_S``, the minimizer of the loss restricted to the groups in
+        ``support`` (exactly zero elsewhere), flat in C order.
+    support : ndarray of int
+        Sorted ids of the selected groups; ``len(support)`` is the requested
+        group sparsity (Definition B.1 counts the nonzero groups, which can be
+        fewer if a refit group happens to be exactly zero).
+    loss : float
+        ``L(coef)``.
+    n_iter : int
+        Rounds of the search: groups added (OMP), swaps tried (OMPR and
+        Algorithm 2) or supports enumerated (exhaustive).
+    status : str
+        A key of :data:`STATUS_MESSAGES`.
+    history : tuple of float
+        The loss after every accepted step, starting with the initial support.
+    time : float
+        Wall-clock seconds.
+    info : dict
+        Method-specific extras (swaps accepted, selection agreements, ...).
+    """
+
+    coef: np.ndarray
+    support: np.ndarray
+    loss: float
+    n_iter: int
+    status: str
+    history: tuple = ()
+    time: float = 0.0
+    info: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.status not in STATUS_MESSAGES:
+            raise ValueError(
+                f"`status` must be one of {tuple(STATUS_MESSAGES)}; "
+                f"got {self.status!r}."
+            )
+
+    @property
+    def converged(self) -> bool:
+        """Whether the search reached what its status promises."""
+        return self.status in _CONVERGED
+
+    @property
+    def message(self) -> str:
+        """Human-readable meaning of ``status``."""
+        return STATUS_MESSAGES[self.status]
+
+    @property
+    def k(self) -> int:
+        """Number of selected groups."""
+        return int(self.support.size)
+
+    def warn_if_not_converged(self, method: str) -> None:
+        """Emit a :class:`~nonconvex_reg.ConvergenceWarning` if the search gave up."""
+        if not self.converged:
+            warnings.warn(
+                f"{method}: {self.message} (loss={self.loss:.6g}, "
+                f"n_iter={self.n_iter}).",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict of every field."""
+        return {
+            "coef": self.coef.tolist(),
+            "support": self.support.tolist(),
+            "loss": self.loss,
+            "n_iter": self.n_iter,
+            "status": self.status,
+            "message": self.message,
+            "converged": self.converged,
+            "history": list(self.history),
+            "time": self.time,
+            "info": self.info,
+        }
+
+    def __repr__(self) -> str:
+        shown = self.support.tolist()
+        text = str(shown) if len(shown) <= 8 else f"{shown[:8]}"[:-1] + ", ...]"
+        return (
+            f"OMPResult(status={self.status!r}, loss={self.loss:.10g}, "
+            f"k={self.k}, support={text}, n_iter={self.n_iter}, "
+            f"time={self.time:.3g}s)"
+        )

@@ -1,0 +1,109 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import minimize
+
+from nonconvex_reg import Groups, LeastSquares, Logistic, make_problem
+from nonconvex_reg.testing import problems
+from omp._refit import QuadraticRefit, make_refit
+
+
+def _reference_loss(datafit, groups, order):
+    """L(beta_S) by L-BFGS on the restricted datafit, independent of omp."""
+    if len(order) == 0:
+        return datafit.value(np.zeros(datafit.n_features))
+    sub = datafit.restrict(groups.coords(np.array(order)))
+    result = minimize(sub.value_and_gradient, np.zeros(sub.n_features), jac=True,
+                      method="L-BFGS-B", options={"gtol": 1e-12, "ftol": 0.0,
+                                                  "maxiter": 5000})
+    return float(result.fun)
+
+
+@settings(max_examples=25, deadline=None)
+@given(problems(), st.data())
+def test_restricted_optimum_matches_an_independent_solver(problem, data):
+    datafit, groups = problem.datafit, problem.groups
+    refit = make_refit(datafit, groups, tol=1e-10)
+    for _ in range(3):
+        order = data.draw(st.permutations(range(groups.n_groups)))
+        order = order[: data.draw(st.integers(0, groups.n_groups))]
+        loss = refit.fit(order)
+        assert refit.order == tuple(order)
+        assert loss == pytest.approx(_reference_loss(datafit, groups, order),
+                                     rel=1e-8, abs=1e-12)
+        coef = refit.coef()
+        assert loss == pytest.approx(datafit.value(coef), rel=1e-10, abs=1e-14)
+        outside = ~np.isin(groups.group_of, order)
+        assert np.all(coef[outside] == 0)
+        np.testing.assert_allclose(refit.gradient(), datafit.gradient(coef),
+                                   atol=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(problems(kinds=("least_squares", "multi_response", "logistic")), st.data())
+def test_swap_loss_prices_the_swap_without_moving_the_fit(problem, data):
+    datafit, groups = problem.datafit, problem.groups
+    n = groups.n_groups
+    order = data.draw(st.permutations(range(n)))[: data.draw(st.integers(1, n - 1))]
+    refit = make_refit(datafit, groups, tol=1e-10)
+    loss = refit.fit(order)
+    leaving = (order[data.draw(st.integers(0, len(order) - 1))],)
+    entering = (data.draw(st.sampled_from([g for g in range(n) if g not in order])),)
+    price = refit.swap_loss(entering, leaving)
+    assert refit.order == tuple(order) and refit.loss == loss
+    exact = refit.fit([g for g in order if g not in leaving] + list(entering))
+    if isinstance(refit, QuadraticRefit):
+        assert price == pytest.approx(exact, rel=1e-9, abs=1e-13)
+    else:  # a few Newton steps bound the restricted minimum from above
+        assert price >= exact - 1e-12
+
+
+def test_quadratic_refit_is_exact_least_squares_and_grows_its_buffers():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 200))
+    y = rng.standard_normal(300)
+    groups = Groups.equal(200, 10)
+    refit = make_refit(LeastSquares(X, y), groups)
+    assert isinstance(refit, QuadraticRefit)
+    order = list(rng.permutation(20))
+    refit.fit(order)  # 200 columns: past the initial buffer of 64
+    np.testing.assert_allclose(refit.coef(), np.linalg.lstsq(X, y, rcond=None)[0],
+                               rtol=1e-9, atol=1e-11)
+    refit.remove(3)  # from the middle: trailing factor updated in place
+    refit.pop()
+    kept = [order[i] for i in range(19) if i != 3]
+    assert refit.order == tuple(kept)
+    cols = groups.coords(np.array(kept))
+    expected = np.zeros(200)
+    expected[cols] = np.linalg.lstsq(X[:, cols], y, rcond=None)[0]
+    np.testing.assert_allclose(refit.coef(), expected, rtol=1e-9, atol=1e-11)
+
+
+def test_rank_deficient_support_is_jittered_not_failed():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((5, 12))  # more columns than samples, no ridge
+    y = rng.standard_normal(5)
+    refit = make_refit(LeastSquares(X, y), Groups.equal(12, 3))
+    loss = refit.fit([0, 1, 2, 3])
+    assert refit.n_jittered >= 1
+    assert loss == pytest.approx(0.0, abs=1e-8)  # interpolation
+
+
+def test_unknown_datafit_falls_back_to_lbfgs():
+    class MyLogistic(Logistic):
+        """A datafit without a declared Newton engine."""
+
+    problem = make_problem("logistic", n_groups=5, group_size=2, seed=3)
+    X, y = problem.datafit.X, problem.datafit.y
+    newton = make_refit(Logistic(X, y, ridge=0.01), problem.groups, tol=1e-10)
+    lbfgs = make_refit(MyLogistic(X, y, ridge=0.01), problem.groups, tol=1e-10)
+    assert type(lbfgs).__name__ == "_LbfgsRefit"
+    assert lbfgs.fit([0, 3]) == pytest.approx(newton.fit([0, 3]), rel=1e-9)
+
+
+def test_newton_refit_counts_failures():
+    problem = make_problem("multinomial", n_groups=4, group_size=2, seed=0)
+    refit = make_refit(problem.datafit, problem.groups, tol=1e-14, max_iter=1)
+    refit.fit([0, 1, 2])
+    assert refit.failures == 1
