@@ -58,7 +58,7 @@ def resnet_case(quick):
         "model": lambda: resnet18(num_classes=10, width=32, small_input=True),
         "loss": lambda model: nn.functional.cross_entropy(model(x), y),
         "block": 8,
-        "total_steps": 20 if quick else 100,
+        "total_steps": 20 if quick else 60,
     }
 
 

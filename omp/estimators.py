@@ -4,14 +4,9 @@ Thin adapters, as ``OrthogonalMatchingPursuit`` is around ``orthogonal_mp``: the
 search is the public function (:func:`~omp.group_omp`, :func:`~omp.group_ompr`),
 the estimator validates in ``fit``, builds the datafit and the coordinate groups,
 calls the search and stores what it learned in trailing-underscore attributes.
+How ``groups`` and ``n_groups`` (``k``) become the search's groups is written once
+in :mod:`omp._estimator_base`.
 
-* ``groups`` partitions the columns of ``X`` (features): ``None`` (one group per
-  feature), an int (consecutive groups of that size; it must divide
-  ``n_features``), one label per feature, or a :class:`~nonconvex_reg.Groups`.
-  For several targets or classes a feature group owns the rows of the
-  coefficient matrix ``B`` (n_features x n_outputs) of its features, all columns.
-* ``n_groups`` is the number of feature groups selected (``k``); default 10% of
-  the groups, at least 1, like ``OrthogonalMatchingPursuit``'s default.
 * Regressors: ``L = ||Y - X B||^2 / (2 n) + ridge/2 ||B||^2`` (LeastSquares, or
   MultiResponse for 2-D ``y``); ``fit_intercept`` centers ``X`` and ``y``, which
   for a squared loss is the same as an unpenalized intercept.
@@ -23,98 +18,30 @@ calls the search and stores what it learned in trailing-underscore attributes.
 
 from __future__ import annotations
 
-from numbers import Integral, Real
-
 import numpy as np
 from scipy.special import expit, softmax
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
 from nonconvex_reg import Groups, LeastSquares, Logistic, Multinomial, MultiResponse
 
-from .greedy import INIT_STRATEGIES, group_omp, group_ompr
+from ._estimator_base import (
+    COMMON_CONSTRAINTS,
+    OMPR_CONSTRAINTS,
+    GroupSearchEstimator,
+    coordinate_groups,
+)
+from .greedy import group_omp, group_ompr
 
 __all__ = ["GroupOMPRClassifier", "GroupOMPRRegressor", "GroupOMPRegressor"]
 
-_COMMON_CONSTRAINTS = {
-    "groups": [None, Interval(Integral, 1, None, closed="left"), "array-like", Groups],
-    "n_groups": [None, Interval(Integral, 1, None, closed="left")],
-    "fit_intercept": ["boolean"],
-    "ridge": [Interval(Real, 0, None, closed="left")],
-    "refit_tol": [Interval(Real, 0, None, closed="neither")],
-    "max_refit_iter": [Interval(Integral, 1, None, closed="left")],
-}
-_OMPR_CONSTRAINTS = {
-    **_COMMON_CONSTRAINTS,
-    "init": [StrOptions(set(INIT_STRATEGIES)), "array-like"],
-    "n_candidates": [Interval(Integral, 1, None, closed="left")],
-    "tol": [Interval(Real, 0, None, closed="left")],
-    "max_iter": [Interval(Integral, 1, None, closed="left")],
-}
 
+class _GroupRegressor(RegressorMixin, GroupSearchEstimator):
+    """Shared ``fit``/``predict`` of the least-squares estimators.
 
-def _feature_groups(groups, n_features) -> Groups:
-    """Resolve the ``groups`` parameter to a partition of the features."""
-    if groups is None:
-        return Groups.equal(n_features, 1)
-    if isinstance(groups, Groups):
-        if groups.n_features != n_features:
-            raise ValueError(
-                f"`groups` must partition the {n_features} features of X; got a "
-                f"partition of {groups.n_features}."
-            )
-        return groups
-    if isinstance(groups, Integral):
-        if n_features % groups:
-            raise ValueError(
-                f"`groups` as an int is the group size and must divide "
-                f"n_features = {n_features}; got {groups}."
-            )
-        return Groups.equal(n_features, int(groups))
-    labels = np.asarray(groups)
-    if labels.shape != (n_features,):
-        raise ValueError(
-            f"`groups` as labels must have shape ({n_features},), one label per "
-            f"feature; got {labels.shape}."
-        )
-    _, ids = np.unique(labels, return_inverse=True)
-    return Groups.from_indices(
-        [np.flatnonzero(ids == g) for g in range(ids.max() + 1)], n_features
-    )
-
-
-def _coordinate_groups(feature_groups, n_outputs) -> Groups:
-    """Feature groups as groups of the C-order flat ``(n_features, K)`` matrix."""
-    if n_outputs == 1:
-        return feature_groups
-    return Groups.from_indices(
-        [
-            (feature_groups[g][:, None] * n_outputs + np.arange(n_outputs)).ravel()
-            for g in range(feature_groups.n_groups)
-        ],
-        feature_groups.n_features * n_outputs,
-    )
-
-
-def _n_selected(n_groups, total) -> int:
-    """Resolve ``n_groups`` (``k``) against the number of feature groups."""
-    if n_groups is None:
-        return max(1, int(0.1 * total))
-    if n_groups > total:
-        raise ValueError(
-            f"`n_groups` must be at most the number of feature groups, {total}; "
-            f"got {n_groups}."
-        )
-    return int(n_groups)
-
-
-class _GroupRegressor(RegressorMixin, BaseEstimator):
-    """Shared ``fit``/``predict`` of the least-squares estimators."""
-
-    def _search(self, datafit, groups, k):  # pragma: no cover - overridden
-        raise NotImplementedError
+    A subclass defines ``_search(datafit, groups, k) -> OMPResult``.
+    """
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -131,8 +58,7 @@ class _GroupRegressor(RegressorMixin, BaseEstimator):
         """
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True)
         y = y.astype(np.float64)
-        self.groups_ = _feature_groups(self.groups, X.shape[1])
-        self.n_groups_ = _n_selected(self.n_groups, self.groups_.n_groups)
+        self._resolve_groups(X.shape[1])
         X_offset = X.mean(axis=0) if self.fit_intercept else np.zeros(X.shape[1])
         y_offset = y.mean(axis=0) if self.fit_intercept else np.zeros(y.shape[1:])
         Xc, yc = X - X_offset, y - y_offset
@@ -143,15 +69,12 @@ class _GroupRegressor(RegressorMixin, BaseEstimator):
             else MultiResponse(Xc, yc, ridge=self.ridge)
         )
         result = self._search(
-            datafit, _coordinate_groups(self.groups_, n_targets), self.n_groups_
+            datafit, coordinate_groups(self.groups_, n_targets), self.n_groups_
         )
         coef = result.coef.reshape(X.shape[1], n_targets).T
         self.coef_ = coef[0] if y.ndim == 1 else coef
         self.intercept_ = y_offset - X_offset @ self.coef_.T
-        self.support_ = result.support
-        self.n_iter_ = result.n_iter
-        self.loss_ = result.loss
-        self.result_ = result
+        self._store_result(result, result.support)
         return self
 
     def predict(self, X):
@@ -165,14 +88,23 @@ class _GroupRegressor(RegressorMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,) or (n_samples, n_targets)
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False)
-        return X @ self.coef_.T + self.intercept_
+        return self._linear_scores(X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+class _GroupOMPRSearch:
+    """The OMPR estimators' ``_search``: :func:`~omp.group_ompr` with their settings."""
+
+    def _search(self, datafit, groups, k, keep=None):
+        return group_ompr(
+            datafit, groups, k, init=self.init, keep=keep,
+            n_candidates=self.n_candidates, tol=self.tol, max_iter=self.max_iter,
+            refit_tol=self.refit_tol, max_refit_iter=self.max_refit_iter,
+        )
 
 
 class GroupOMPRegressor(_GroupRegressor):
@@ -226,7 +158,7 @@ class GroupOMPRegressor(_GroupRegressor):
     (array([1]), 1.0)
     """
 
-    _parameter_constraints = _COMMON_CONSTRAINTS
+    _parameter_constraints = COMMON_CONSTRAINTS
 
     def __init__(
         self,
@@ -252,7 +184,7 @@ class GroupOMPRegressor(_GroupRegressor):
         )
 
 
-class GroupOMPRRegressor(_GroupRegressor):
+class GroupOMPRRegressor(_GroupOMPRSearch, _GroupRegressor):
     """Group OMP with replacement for (multi-target) least squares.
 
     Parameters
@@ -292,7 +224,7 @@ n_features_in_
     array([0, 1])
     """
 
-    _parameter_constraints = _OMPR_CONSTRAINTS
+    _parameter_constraints = OMPR_CONSTRAINTS
 
     def __init__(
         self,
@@ -319,15 +251,8 @@ n_features_in_
         self.refit_tol = refit_tol
         self.max_refit_iter = max_refit_iter
 
-    def _search(self, datafit, groups, k):
-        return group_ompr(
-            datafit, groups, k, init=self.init, n_candidates=self.n_candidates,
-            tol=self.tol, max_iter=self.max_iter, refit_tol=self.refit_tol,
-            max_refit_iter=self.max_refit_iter,
-        )
 
-
-class GroupOMPRClassifier(ClassifierMixin, BaseEstimator):
+class GroupOMPRClassifier(_GroupOMPRSearch, ClassifierMixin, GroupSearchEstimator):
     """Group OMPR for logistic (two classes) and multinomial (more) regression.
 
     Parameters
@@ -368,7 +293,7 @@ class GroupOMPRClassifier(ClassifierMixin, BaseEstimator):
     (array([3]), True)
     """
 
-    _parameter_constraints = _OMPR_CONSTRAINTS
+    _parameter_constraints = OMPR_CONSTRAINTS
 
     def __init__(
         self,
@@ -419,8 +344,7 @@ class GroupOMPRClassifier(ClassifierMixin, BaseEstimator):
                 f"{self.classes_.tolist()}."
             )
         n_features = X.shape[1]
-        self.groups_ = _feature_groups(self.groups, n_features)
-        self.n_groups_ = _n_selected(self.n_groups, self.groups_.n_groups)
+        self._resolve_groups(n_features)
         columns = [self.groups_[g] for g in range(self.groups_.n_groups)]
         design = X
         if self.fit_intercept:
@@ -433,21 +357,18 @@ class GroupOMPRClassifier(ClassifierMixin, BaseEstimator):
         else:
             datafit = Multinomial(design, labels, n_classes=n_classes, ridge=self.ridge)
         keep = [self.groups_.n_groups] if self.fit_intercept else None
-        result = group_ompr(
-            datafit, _coordinate_groups(augmented, n_outputs),
-            self.n_groups_ + self.fit_intercept, init=self.init, keep=keep,
-            n_candidates=self.n_candidates, tol=self.tol, max_iter=self.max_iter,
-            refit_tol=self.refit_tol, max_refit_iter=self.max_refit_iter,
+        result = self._search(
+            datafit, coordinate_groups(augmented, n_outputs),
+            self.n_groups_ + self.fit_intercept, keep=keep,
         )
         weights = result.coef.reshape(design.shape[1], n_outputs)
         self.coef_ = weights[:n_features].T.copy()
         self.intercept_ = (
             weights[n_features].copy() if self.fit_intercept else np.zeros(n_outputs)
         )
-        self.support_ = result.support[result.support < self.groups_.n_groups]
-        self.n_iter_ = result.n_iter
-        self.loss_ = result.loss
-        self.result_ = result
+        self._store_result(
+            result, result.support[result.support < self.groups_.n_groups]
+        )
         return self
 
     def decision_function(self, X):
@@ -461,9 +382,7 @@ class GroupOMPRClassifier(ClassifierMixin, BaseEstimator):
         -------
         ndarray
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False)
-        scores = X @ self.coef_.T + self.intercept_
+        scores = self._linear_scores(X)
         return scores[:, 0] if scores.shape[1] == 1 else scores
 
     def predict_proba(self, X):

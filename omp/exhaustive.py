@@ -6,8 +6,8 @@
 solution), and the yardstick for how close the greedy searches get. The
 ``C(n_groups, k)`` supports are visited in lexicographic order, so consecutive
 supports share a prefix: for squared losses each step costs one or a few block
-Cholesky appends (:class:`~omp._refit.QuadraticRefit`), for the other losses a
-warm-started Newton solve. Ties go to the lexicographically first support.
+Cholesky appends (:class:`~omp._cholesky_refit.QuadraticRefit`), for the other
+losses a warm-started Newton solve. Ties go to the lexicographically first support.
 """
 
 from __future__ import annotations

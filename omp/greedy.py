@@ -301,10 +301,8 @@ def group_ompr(
         Relative decrease (of ``L(0)``) a swap must achieve; ``>= 0``.
     max_iter : int, default=1000
         Maximum rounds per start.
-    refit_tol : float, default=1e-8
-        Gradient tolerance of iterative refits, relative to ``||grad L(0)||``.
-    max_refit_iter : int, default=100
-        Newton iterations per refit.
+    refit_tol, max_refit_iter
+        Tolerance and iterations of each refit, as in :func:`group_omp`.
 
     Returns
     -------

@@ -41,6 +41,7 @@ from nonconvex_reg import ConvergenceWarning, LeastSquares, MultiResponse
 from nonconvex_reg._validation import check_int, check_scalar
 
 from ._refit import make_refit
+from ._refit_base import coefficient_layout
 from ._validation import check_k, check_problem, check_support
 from .exhaustive import best_subset
 from .nonconvex import _check_penalty, lipschitz, ompr_nonconvex
@@ -93,10 +94,8 @@ class RestrictedConstants:
 
 def _coordinate_hessian(datafit):
     """The constant Hessian ``(X^T X / n) (x) I_K + ridge I`` of a squared loss."""
-    n_outputs = datafit.coef_shape[1] if len(datafit.coef_shape) == 2 else 1
-    coords = np.arange(datafit.n_features)
+    columns, outputs, _ = coefficient_layout(datafit)
     gram = datafit.X.T @ datafit.X / datafit.n_samples
-    columns, outputs = coords // n_outputs, coords % n_outputs
     hessian = gram[np.ix_(columns, columns)] * (outputs[:, None] == outputs[None, :])
     return hessian + datafit.ridge * np.eye(datafit.n_features)
 

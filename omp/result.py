@@ -7,17 +7,17 @@ result carries the loss ``L(beta_S)``, the per-round history of the search and a
 status drawn from :data:`STATUS_MESSAGES`, so that a round budget spent before a
 local optimum, or a restricted solve that missed its tolerance, is visible in the
 result and never silent (a :class:`~nonconvex_reg.ConvergenceWarning` is also
-emitted).
+emitted, by the status machinery the solvers' :class:`~nonconvex_reg.SolverResult`
+uses).
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from nonconvex_reg import ConvergenceWarning
+from nonconvex_reg.solvers.result import _StatusResult
 
 __all__ = ["STATUS_MESSAGES", "OMPResult"]
 
@@ -35,12 +35,9 @@ STATUS_MESSAGES = {
     ),
 }
 
-#: Statuses that mean the search did what it promises.
-_CONVERGED = ("completed", "converged", "enumerated")
-
 
 @dataclass(frozen=True)
-class OMPResult:
+class OMPResult(_StatusResult):
     """A support of groups, the refit coefficients on it, and how they were found.
 
     Attributes
@@ -76,37 +73,17 @@ class OMPResult:
     time: float = 0.0
     info: dict = field(default_factory=dict)
 
-    def __post_init__(self):
-        if self.status not in STATUS_MESSAGES:
-            raise ValueError(
-                f"`status` must be one of {tuple(STATUS_MESSAGES)}; "
-                f"got {self.status!r}."
-            )
-
-    @property
-    def converged(self) -> bool:
-        """Whether the search reached what its status promises."""
-        return self.status in _CONVERGED
-
-    @property
-    def message(self) -> str:
-        """Human-readable meaning of ``status``."""
-        return STATUS_MESSAGES[self.status]
+    _STATUS_MESSAGES = STATUS_MESSAGES
+    #: The round budget ran out, or a restricted solve missed its tolerance.
+    _GIVE_UPS = ("max_iter", "inexact_refit")
 
     @property
     def k(self) -> int:
         """Number of selected groups."""
         return int(self.support.size)
 
-    def warn_if_not_converged(self, method: str) -> None:
-        """Emit a :class:`~nonconvex_reg.ConvergenceWarning` if the search gave up."""
-        if not self.converged:
-            warnings.warn(
-                f"{method}: {self.message} (loss={self.loss:.6g}, "
-                f"n_iter={self.n_iter}).",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
+    def _evidence(self) -> str:
+        return f"loss={self.loss:.6g}, n_iter={self.n_iter}"
 
     def to_dict(self) -> dict:
         """JSON-ready dict of every field."""

@@ -4,13 +4,17 @@ A :class:`SolverResult` carries the solution, its objective value, the support r
 from optimality conditions (never from a threshold), the certificate that stopped
 the solver (duality gap or KKT residual) and a status drawn from
 :data:`STATUS_MESSAGES`, so that non-convergence is visible in the result and never
-silent.
+silent. The status machinery (the table check, ``message`` and the
+:class:`ConvergenceWarning` of a give-up) is the base :class:`_StatusResult`, for
+any result type with a status table of its own.
 """
 
 from __future__ import annotations
 
 import warnings
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
@@ -38,8 +42,50 @@ STATUS_MESSAGES = {
 }
 
 
+class _StatusResult(ABC):
+    """A status drawn from a status-message table, and the warning of a give-up.
+
+    Base of frozen result dataclasses with a ``status`` field. A subclass sets
+    ``_STATUS_MESSAGES``, the table ``status`` is drawn from, and ``_GIVE_UPS``,
+    its statuses that mean the method stopped before what it promises.
+    """
+
+    _STATUS_MESSAGES: ClassVar[dict[str, str]]
+    _GIVE_UPS: ClassVar[tuple[str, ...]]
+
+    def __post_init__(self):
+        if self.status not in self._STATUS_MESSAGES:
+            raise ValueError(
+                f"`status` must be one of {tuple(self._STATUS_MESSAGES)}; "
+                f"got {self.status!r}."
+            )
+
+    @property
+    def converged(self) -> bool:
+        """Whether ``status`` means the method did what it promises."""
+        return self.status not in self._GIVE_UPS
+
+    @property
+    def message(self) -> str:
+        """Human-readable meaning of ``status``."""
+        return self._STATUS_MESSAGES[self.status]
+
+    @abstractmethod
+    def _evidence(self) -> str:
+        """The numbers the warning quotes, as ``name=value, ...``."""
+
+    def warn_if_not_converged(self, solver: str) -> None:
+        """Emit a :class:`ConvergenceWarning` naming ``solver`` if it gave up."""
+        if not self.converged:
+            warnings.warn(
+                f"{solver}: {self.message} ({self._evidence()}).",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+
 @dataclass(frozen=True)
-class SolverResult:
+class SolverResult(_StatusResult):
     """Solution of a regularized problem and the evidence that it is one.
 
     Attributes
@@ -77,36 +123,17 @@ class SolverResult:
     uncertain: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     info: dict = field(default_factory=dict)
 
-    def __post_init__(self):
-        if self.status not in STATUS_MESSAGES:
-            raise ValueError(
-                f"`status` must be one of {tuple(STATUS_MESSAGES)}; "
-                f"got {self.status!r}."
-            )
-
-    @property
-    def converged(self) -> bool:
-        """Whether the stopping criterion was met."""
-        return self.status not in ("max_iter", "stalled")
-
-    @property
-    def message(self) -> str:
-        """Human-readable meaning of ``status``."""
-        return STATUS_MESSAGES[self.status]
+    _STATUS_MESSAGES = STATUS_MESSAGES
+    #: The stopping criterion was not met.
+    _GIVE_UPS = ("max_iter", "stalled")
 
     @property
     def group_sparsity(self) -> int:
         """Number of nonzero groups (Definition B.1)."""
         return int(self.support.size)
 
-    def warn_if_not_converged(self, solver: str) -> None:
-        """Emit a :class:`ConvergenceWarning` when the solver gave up."""
-        if not self.converged:
-            warnings.warn(
-                f"{solver}: {self.message} (kkt_residual={self.kkt_residual:.3g}).",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
+    def _evidence(self) -> str:
+        return f"kkt_residual={self.kkt_residual:.3g}"
 
     def to_dict(self) -> dict:
         """JSON-ready dict of every field."""

@@ -6,7 +6,8 @@ from scipy.optimize import minimize
 
 from nonconvex_reg import Groups, LeastSquares, Logistic, make_problem
 from nonconvex_reg.testing import problems
-from omp._refit import QuadraticRefit, make_refit
+from omp._cholesky_refit import QuadraticRefit
+from omp._refit import make_refit
 
 
 def _reference_loss(datafit, groups, order):
@@ -98,7 +99,7 @@ def test_unknown_datafit_falls_back_to_lbfgs():
     X, y = problem.datafit.X, problem.datafit.y
     newton = make_refit(Logistic(X, y, ridge=0.01), problem.groups, tol=1e-10)
     lbfgs = make_refit(MyLogistic(X, y, ridge=0.01), problem.groups, tol=1e-10)
-    assert type(lbfgs).__name__ == "_LbfgsRefit"
+    assert type(lbfgs).__name__ == "LbfgsRefit"
     assert lbfgs.fit([0, 3]) == pytest.approx(newton.fit([0, 3]), rel=1e-9)
 
 
