@@ -152,10 +152,13 @@ PHASE_COLUMNS = ("dense", "sparsify", "sparse")
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short runs, 1 round")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads")
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     rows = benchmark(args.quick)
-    meta = run_metadata(["sapp", "torch"], seed=0, threads=2, quick=args.quick)
+    meta = run_metadata(
+        ["sapp", "torch"], seed=0, threads=args.threads, quick=args.quick
+    )
     text = markdown(rows, meta)
     write_results(
         "prune_step_quick" if args.quick else "prune_step",
