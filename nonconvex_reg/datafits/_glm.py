@@ -164,6 +164,19 @@ class _GLM(Datafit):
         flat = coords if self._local is None else self._local[coords]
         return flat // self._n_outputs
 
+    def coordinate_layout(self) -> tuple[np.ndarray, np.ndarray]:
+        """Column of ``X`` and column of ``Z = X B`` of every coordinate.
+
+        Coordinate ``c`` adds ``X[:, columns[c]] * beta_c`` to ``Z[:, outputs[c]]``
+        (``outputs`` is all zeros for single-output models).
+
+        Returns
+        -------
+        columns, outputs : ndarray of int, shape (n_features,)
+        """
+        flat = np.arange(self.n_features) if self._local is None else self._local
+        return flat // self._n_outputs, flat % self._n_outputs
+
     def lipschitz(self) -> float:
         """``c * ||X||_2^2 / n_samples + ridge``, with the exact spectral norm."""
         if "top_sq" not in self._cache:
@@ -185,21 +198,23 @@ class _GLM(Datafit):
             return self._cache[key]
         if "col_sq" not in self._cache:
             self._cache["col_sq"] = np.einsum("ij,ij->j", self.X, self.X)
+        # The distinct columns of each group, grouped by owner: sort the pairs
+        # (group, column) and keep the first copy of each.
         columns = self._columns_of(groups.indices)
-        starts = groups.ptr[:-1]
-        squared = self._cache["col_sq"][columns[starts]]
-        spread = np.maximum.reduceat(columns, starts) != np.minimum.reduceat(
-            columns, starts
-        )
-        column_sets = {}
-        for g in np.flatnonzero(spread):
-            touched = np.unique(columns[groups.ptr[g] : groups.ptr[g + 1]])
-            column_sets.setdefault(touched.size, []).append((g, touched))
-        for members in column_sets.values():
-            ids = np.array([g for g, _ in members])
-            squared[ids] = _batched_squared_spectral_norms(
-                self.X, np.array([cols for _, cols in members])
-            )
+        owner = np.repeat(np.arange(groups.n_groups), groups.sizes)
+        order = np.lexsort((columns, owner))
+        columns, owner = columns[order], owner[order]
+        first = np.ones(columns.size, dtype=bool)
+        first[1:] = (columns[1:] != columns[:-1]) | (owner[1:] != owner[:-1])
+        columns, owner = columns[first], owner[first]
+        counts = np.bincount(owner, minlength=groups.n_groups)
+        offsets = np.cumsum(counts) - counts
+        squared = self._cache["col_sq"][columns[offsets]]
+        for size in np.unique(counts[counts > 1]):
+            # Spread case: one batch of spectral norms per number of columns.
+            ids = np.flatnonzero(counts == size)
+            column_sets = columns[offsets[ids, None] + np.arange(size)]
+            squared[ids] = _batched_squared_spectral_norms(self.X, column_sets)
         squared.flags.writeable = False
         self._cache[key] = squared
         return squared
@@ -260,12 +275,12 @@ class _GLM(Datafit):
             return float(self.ridge)
         n_rows, n_columns = self.X.shape
         if "bottom_sq" not in self._cache:
-            gram = self.X.T @ self.X
-            self._cache["bottom_sq"] = (
-                max(eigh(gram, eigvals_only=True, subset_by_index=[0, 0])[0], 0.0)
-                if n_rows >= n_columns
-                else 0.0
-            )
+            bottom = 0.0
+            if n_rows >= n_columns:
+                # Tall case: only then can X^T X be positive definite.
+                gram = self.X.T @ self.X
+                bottom = eigh(gram, eigvals_only=True, subset_by_index=[0, 0])[0]
+            self._cache["bottom_sq"] = max(float(bottom), 0.0)
         return float(self._cache["bottom_sq"] / self.n_samples + self.ridge)
 
     # ------------------------------------------------------------- restriction
@@ -303,7 +318,8 @@ class _GLM(Datafit):
         flat = coords if self._local is None else self._local[coords]
         local = position * K + flat % K
         restricted = copy.copy(self)
-        restricted.X = self.X[:, touched]
+        # Fortran order: the columns, which coordinate descent reads, are contiguous.
+        restricted.X = self.X.T[touched].T
         restricted._cache = {}
         restricted.n_features = int(coords.size)
         if not self._matrix:

@@ -72,6 +72,19 @@ class Datafit(ABC):
         """``theta = -grad F(Z)``, same shape as ``Z``."""
 
     @abstractmethod
+    def hessian_blocks_from_predictor(self, z) -> np.ndarray:
+        """The Hessian of F at ``Z``, one block per sample.
+
+        F sums a loss of each row ``Z_i``, so ``grad^2 F(Z)`` is block diagonal
+        with the ``n_outputs x n_outputs`` blocks ``d^2 F / dZ_i^2``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_outputs, n_outputs)
+            ``n_outputs = 1`` for single-output models.
+        """
+
+    @abstractmethod
     def dual_value(self, theta) -> float:
         """``-F^*(-theta)`` for ``theta = c * (-grad F(Z))``, ``c`` in ``[0, 1]``."""
 
@@ -108,6 +121,18 @@ class Datafit(ABC):
     @abstractmethod
     def strong_convexity(self) -> float:
         """Lower bound ``mu >= 0`` on the strong convexity constant of L."""
+
+    @abstractmethod
+    def coordinate_layout(self) -> tuple[np.ndarray, np.ndarray]:
+        """Column of ``X`` and column of ``Z = X B`` of every coordinate.
+
+        Coordinate ``c`` adds ``X[:, columns[c]] * beta_c`` to ``Z[:, outputs[c]]``
+        (``outputs`` is all zeros for single-output models).
+
+        Returns
+        -------
+        columns, outputs : ndarray of int, shape (n_features,)
+        """
 
     @abstractmethod
     def restrict(self, coords) -> Datafit:

@@ -43,6 +43,12 @@ class _SquaredLoss(_GLM):
         """``theta = (Y - Z) / n_samples``."""
         return (self.y - z) / self.n_samples
 
+    def hessian_blocks_from_predictor(self, z) -> np.ndarray:
+        """``I / n_samples`` for every sample: F is a quadratic."""
+        n_outputs = 1 if np.ndim(z) == 1 else np.shape(z)[1]
+        blocks = np.eye(n_outputs) / self.n_samples
+        return np.broadcast_to(blocks, (self.n_samples, n_outputs, n_outputs)).copy()
+
     def dual_value(self, theta) -> float:
         """``-F^*(-theta) = <theta, Y> - n_samples / 2 * ||theta||_F^2``."""
         theta = np.asarray(theta, dtype=np.float64)

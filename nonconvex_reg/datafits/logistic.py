@@ -123,6 +123,11 @@ class Logistic(_GLM):
         """``theta_i = y_i * sigmoid(-y_i z_i) / n``."""
         return self.y * expit(-self.y * z) / self.n_samples
 
+    def hessian_blocks_from_predictor(self, z) -> np.ndarray:
+        """``sigmoid(z_i) sigmoid(-z_i) / n``, the curvature of each sample's loss."""
+        z = np.asarray(z, dtype=np.float64)
+        return (expit(z) * expit(-z) / self.n_samples)[:, None, None]
+
     def dual_value(self, theta) -> float:
         """``(1/n) sum_i [H(t_i) + H(1 - t_i)]``, ``t = n y theta``; -inf off [0, 1]."""
         t = self.n_samples * self.y * np.asarray(theta, dtype=np.float64)
@@ -209,6 +214,14 @@ class Multinomial(_GLM):
     def dual_point_from_predictor(self, z) -> np.ndarray:
         """``theta = (Y_onehot - softmax(Z)) / n``."""
         return (self._onehot - softmax(z, axis=1)) / self.n_samples
+
+    def hessian_blocks_from_predictor(self, z) -> np.ndarray:
+        """``(diag(P_i) - P_i P_i^T) / n`` with ``P = softmax(Z)``."""
+        probabilities = softmax(z, axis=1)
+        blocks = -probabilities[:, :, None] * probabilities[:, None, :]
+        diagonal = np.arange(self.n_classes)
+        blocks[:, diagonal, diagonal] += probabilities
+        return blocks / self.n_samples
 
     def dual_value(self, theta) -> float:
         """``(1/n) sum_i entropy(P_i)``, ``P = Y_onehot - n theta``; -inf off domain."""

@@ -10,16 +10,15 @@ variants share this loop:
   decreases the objective for any penalty whose prox is exact because the datafit
   is ``Lip``-smooth; used for nonconvex penalties, where it converges to
   first-order stationary points.
-* ``accelerated="anderson"``: plain steps plus Anderson extrapolation every
-  ``_ANDERSON_MEMORY`` steps (Bertrand & Massias 2021, "Anderson acceleration of
-  coordinate descent"): the extrapolated point ``sum_i c_i x_i``, with ``c``
-  minimizing ``||sum_i c_i (x_{i+1} - x_i)||`` subject to ``sum_i c_i = 1``, replaces
-  the iterate only if it lowers the objective, so the method stays monotone. It
-  helps where FISTA stalls: convex problems that are not strongly convex
-  (group LASSO with more columns than samples in the working set).
 
 The loop stops when a caller-supplied ``converged(beta)`` says so (checked every
 ``check_every`` iterations), or at ``max_iter``.
+
+:func:`run_anderson` iterates any monotone descent map with Anderson extrapolation
+every ``_ANDERSON_MEMORY`` steps (Bertrand & Massias 2021, "Anderson acceleration of
+coordinate descent"): the extrapolated point ``sum_i c_i x_i``, with ``c``
+minimizing ``||sum_i c_i (x_{i+1} - x_i)||`` subject to ``sum_i c_i = 1``, replaces
+the iterate only if it lowers the objective, so the method stays monotone.
 """
 
 from __future__ import annotations
@@ -57,9 +56,8 @@ def run_prox_gradient(
         Starting point (not modified).
     lipschitz : float
         Upper bound on the Lipschitz constant of ``grad L``; the step is its inverse.
-    accelerated : bool or "anderson"
-        FISTA with adaptive restart (convex penalties), plain monotone steps, or
-        plain steps with monotone Anderson extrapolation.
+    accelerated : bool
+        FISTA with adaptive restart (convex penalties), or plain monotone steps.
     converged : callable
         ``converged(beta) -> bool``, evaluated every ``check_every`` iterations.
     max_iter : int
@@ -73,10 +71,6 @@ def run_prox_gradient(
         Whether ``converged`` returned True.
     """
     step = 1.0 / lipschitz
-    if accelerated == "anderson":
-        return _anderson_loop(
-            datafit, groups, penalty, lam, beta, step, converged, max_iter, check_every
-        )
     x = beta.copy()
     y = x
     momentum = 1.0
@@ -101,23 +95,6 @@ def run_prox_gradient(
 
 
 _ANDERSON_MEMORY = 5
-
-
-def _objective(datafit, groups, penalty, lam, beta):
-    return datafit.value(beta) + lam * float(np.sum(penalty.value(groups.norms(beta))))
-
-
-def _anderson_loop(datafit, groups, penalty, lam, beta, step, converged, max_iter,
-                   check_every):
-    """Plain proximal gradient with monotone Anderson extrapolation."""
-
-    def prox_step(x):
-        return group_prox(penalty, x - step * datafit.gradient(x), groups, step * lam)
-
-    def objective(x):
-        return _objective(datafit, groups, penalty, lam, x)
-
-    return run_anderson(prox_step, objective, beta, converged, max_iter, check_every)
 
 
 def run_anderson(step_map, objective, x, converged, max_iter, check_every=10):

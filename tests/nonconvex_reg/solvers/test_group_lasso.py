@@ -4,6 +4,7 @@ from hypothesis import given, settings
 from sklearn.linear_model import Lasso
 
 from nonconvex_reg import (
+    GroupLassoPenalty,
     Groups,
     LeastSquares,
     cvxpy_group_lasso,
@@ -12,6 +13,14 @@ from nonconvex_reg import (
     tau,
 )
 from nonconvex_reg.datasets import DATAFIT_KINDS
+from nonconvex_reg.solvers._bcd import BlockLayout
+from nonconvex_reg.solvers._prox_newton import solve_prox_newton
+from nonconvex_reg.solvers.group_lasso import _polish
+from nonconvex_reg.solvers.optimality import (
+    certify_group_lasso_support,
+    group_lasso_primal_dual,
+    kkt_residual,
+)
 from nonconvex_reg.testing import problems
 
 
@@ -109,3 +118,48 @@ def test_tau_rejects_mismatched_groups():
     problem = make_problem("least_squares", n_groups=4)
     with pytest.raises(ValueError, match="`groups`"):
         tau(problem.datafit, Groups.equal(6, 2))
+
+
+@pytest.mark.parametrize("kind", DATAFIT_KINDS)
+def test_more_columns_than_samples_agrees_with_cvxpy_oracle(kind):
+    # The regime of lam << tau where the working set outgrows the samples.
+    problem = make_problem(kind, n_samples=25, n_groups=20, group_size=3,
+                           n_active=6, ridge=0.0, seed=7)
+    datafit, groups = problem.datafit, problem.groups
+    lam = 0.02 * tau(datafit, groups)
+    ours = solve_group_lasso(datafit, groups, lam)
+    oracle = cvxpy_group_lasso(datafit, groups, lam)
+    assert ours.converged
+    assert ours.duality_gap <= 1e-10 * ours.objective
+    assert oracle.objective >= ours.objective - 1e-12
+    assert oracle.objective - ours.objective <= 1e-6 * ours.objective
+    for size, epochs in ours.info["working_sets"]:
+        assert 1 <= size <= groups.n_groups and epochs >= 0
+
+
+@pytest.mark.parametrize("kind", DATAFIT_KINDS)
+def test_polish_shrinks_the_kkt_residual_and_keeps_the_certificate(kind):
+    problem = make_problem(kind, n_groups=8, n_active=3, ridge=0.01, seed=6)
+    datafit, groups = problem.datafit, problem.groups
+    lam = 0.2 * tau(datafit, groups)
+    layout = BlockLayout(datafit, groups, datafit.group_operator_norms(groups) ** 2)
+    start = np.zeros(datafit.n_features)
+    primal = group_lasso_primal_dual(datafit, groups, start, lam).primal
+    rough, _, _ = solve_prox_newton(datafit, layout, lam, start, 1e-6 * primal,
+                                    10_000)
+    certificate = certify_group_lasso_support(datafit, groups, rough, lam)
+    history = []
+    polished = _polish(datafit, groups, lam, certificate,
+                       datafit.group_operator_norms(groups) ** 2, 10_000, 1e-6,
+                       history)
+    assert len(history) == 1
+    assert polished.pd.gap <= 1e-6 * polished.pd.primal
+    np.testing.assert_array_equal(polished.active, certificate.active)
+    np.testing.assert_array_equal(polished.inactive, certificate.inactive)
+    assert np.all(polished.beta[groups.expand(certificate.inactive)] == 0)
+
+    def largest_kkt(point):
+        return kkt_residual(point.pd.gradient, point.beta, point.pd.norms, groups,
+                            GroupLassoPenalty(), lam).max()
+
+    assert largest_kkt(polished) <= 1e-3 * largest_kkt(certificate)
