@@ -28,7 +28,7 @@ test: lint
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_group_lasso.py
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_group_lasso.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
