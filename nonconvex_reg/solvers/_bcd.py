@@ -42,6 +42,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ._prox_gradient import anderson_weights
+
 __all__ = ["BlockLayout", "minimize_model", "model_lipschitz"]
 
 _ANDERSON_MEMORY = 5
@@ -258,14 +260,9 @@ def _extrapolate(history):
     consistent to rounding even when the weights are large.
     """
     iterates = np.array([point for point, _ in history])
-    diffs = np.diff(iterates, axis=0)
-    try:
-        weights = np.linalg.solve(diffs @ diffs.T, np.ones(len(diffs)))
-    except np.linalg.LinAlgError:
+    weights = anderson_weights(iterates)
+    if weights is None:
         return None
-    if not np.all(np.isfinite(weights)) or weights.sum() == 0:
-        return None
-    weights /= weights.sum()
     last, last_shift = history[-1]
     shifts = np.array([point_shift for _, point_shift in history[1:]])
     beta = last + weights @ (iterates[1:] - last)

@@ -135,20 +135,32 @@ def run_anderson(step_map, objective, x, converged, max_iter, check_every=10):
     return x, max_iter, bool(converged(x))
 
 
-def _extrapolate(iterates, objective, x):
-    """Anderson point of ``iterates`` if it lowers ``objective``, else ``x``.
+def anderson_weights(iterates):
+    """Anderson weights ``c`` (summing to 1) over ``iterates[1:]``, or ``None``.
 
-    The point is restricted to the support of ``x``.
+    ``c`` minimizes ``||sum_i c_i (x_{i+1} - x_i)||`` subject to ``sum_i c_i = 1``
+    (Bertrand & Massias 2021); ``None`` when that system is singular.
     """
     diffs = np.diff(iterates, axis=0)
     try:
         weights = np.linalg.solve(diffs @ diffs.T, np.ones(len(diffs)))
     except np.linalg.LinAlgError:
-        return x
+        return None
     if not np.all(np.isfinite(weights)) or weights.sum() == 0:
+        return None
+    return weights / weights.sum()
+
+
+def _extrapolate(iterates, objective, x):
+    """Anderson point of ``iterates`` if it lowers ``objective``, else ``x``.
+
+    The point is restricted to the support of ``x``.
+    """
+    weights = anderson_weights(iterates)
+    if weights is None:
         return x
     # Extrapolate within the support of the last iterate: a combination of
     # iterates would otherwise revive groups the prox has just set to zero.
-    candidate = np.where(x != 0, (weights / weights.sum()) @ iterates[1:], 0.0)
+    candidate = np.where(x != 0, weights @ iterates[1:], 0.0)
     # Accept case: keep the extrapolation only if it lowers the objective.
     return candidate if objective(candidate) < objective(x) else x
