@@ -8,6 +8,7 @@ command-line interface lives in :mod:`neural.cli`.
 
 from . import schedules
 from .blocks import BlockGrid, parse_block
+from .export import export_block_sparse
 from .pruning import (
     ACDC,
     METHODS,
@@ -32,6 +33,7 @@ __all__ = [
     "PruningReport",
     "SequentialAttentionPP",
     "edge_layers",
+    "export_block_sparse",
     "parse_block",
     "prune",
     "schedules",

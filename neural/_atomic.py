@@ -67,7 +67,9 @@ def atomic_directory(path):
     if path.exists():
         raise FileExistsError(f"`path` {str(path)!r} already exists; remove it first.")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    tmp = Path(
+        tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    )
     try:
         yield tmp
         for child in tmp.iterdir():

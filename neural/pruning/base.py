@@ -223,7 +223,9 @@ class BlockPruner:
         among the alive blocks, so every pruned layer ends with exactly ``k``
         kept blocks whatever phase training stopped in. The parametrizations are
         removed with the effective weight written into the original parameter
-        objects; extra parameters leave the optimizer.
+        objects; extra parameters leave the optimizer. Each pruned module gets the
+        attribute ``pruned_block_shape`` (the grid's ``(B_r, B_c)``), which
+        :func:`neural.export.export_block_sparse` reads.
         """
         self._check_not_finalized("finalize")
         self._settle_support()
@@ -231,6 +233,7 @@ class BlockPruner:
             parametrize.remove_parametrizations(
                 spec.module, "weight", leave_parametrized=True
             )
+            spec.module.pruned_block_shape = spec.grid.block_shape
         if self._extra_group is not None:
             for param in self._extra_group["params"]:
                 self.optimizer.state.pop(param, None)

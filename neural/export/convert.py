@@ -1,0 +1,402 @@
+"""``export_block_sparse``: swap a finalized pruned model's layers for BSR ones.
+
+After :meth:`neural.BlockPruner.finalize` every pruned layer holds exact block
+zeros on its grid (PAPER.md section 6.1: ``B x B`` blocks, a ``(1 - s)`` fraction
+kept). Exporting stores those layers in torch BSR form
+(:mod:`neural.export.modules`) so that inference does ``(1 - s)`` of the work.
+
+Sparse storage does not pay everywhere: at low sparsity, on tiny layers or for
+convolutions whose im2col copy costs more than the saved multiply-adds, the
+dense kernel wins. With ``policy="measure"`` each layer is timed dense and
+block-sparse on its own input shape, in one run, and stays dense unless the
+block-sparse form is at least ``min_speedup`` times faster; the report says
+which and why. The exported model is for inference only (eval mode, no
+autograd).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+from torch.nn.utils import parametrize
+
+from nonconvex_reg._validation import check_choice, check_int, check_scalar
+
+from ..blocks import parse_block
+from ..pruning.report import PruningReport
+from .modules import SUPPORTED_CPU_DTYPES, BlockSparseConv2d, BlockSparseLinear
+from .timing import median_latency_ms
+
+__all__ = ["ExportReport", "ExportedLayer", "export_block_sparse"]
+
+_CUDA_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+
+
+@dataclass(frozen=True)
+class ExportedLayer:
+    """What happened to one pruned layer; times are per forward call, in ms."""
+
+    name: str
+    kind: str
+    weight_shape: tuple[int, ...]
+    block: tuple[int, int]
+    density: float
+    input_shape: tuple[int, ...] | None
+    dense_ms: float | None
+    sparse_ms: float | None
+    dense_bytes: int
+    sparse_bytes: int
+    decision: str
+    reason: str
+
+    @property
+    def speedup(self) -> float | None:
+        """``dense_ms / sparse_ms`` when both were measured."""
+        if self.dense_ms is None or self.sparse_ms is None:
+            return None
+        return self.dense_ms / self.sparse_ms
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    """Per-layer decisions of :func:`export_block_sparse`; ``str()`` is a table."""
+
+    policy: str
+    min_speedup: float
+    layers: tuple[ExportedLayer, ...]
+
+    @property
+    def n_sparse(self) -> int:
+        """Layers exported block-sparse."""
+        return sum(layer.decision == "block-sparse" for layer in self.layers)
+
+    def to_dict(self) -> dict:
+        """JSON-ready dictionary."""
+        return {
+            "policy": self.policy,
+            "min_speedup": self.min_speedup,
+            "layers": [{**asdict(r), "speedup": r.speedup} for r in self.layers],
+        }
+
+    def __str__(self) -> str:
+        header = (
+            f"{'layer':<22} {'shape':<16} {'block':>6} {'density':>7} "
+            f"{'dense ms':>9} {'sparse ms':>9} {'speedup':>7}  decision"
+        )
+        lines = [f"export ({self.policy}, min speedup {self.min_speedup:g}x)", header]
+        for r in self.layers:
+            shape = "x".join(str(s) for s in r.weight_shape)
+            dense = "-" if r.dense_ms is None else f"{r.dense_ms:.3f}"
+            sparse = "-" if r.sparse_ms is None else f"{r.sparse_ms:.3f}"
+            speedup = "-" if r.speedup is None else f"{r.speedup:.2f}x"
+            lines.append(
+                f"{r.name:<22} {shape:<16} {r.block[0]:>3}x{r.block[1]:<2} "
+                f"{r.density:>7.3f} {dense:>9} {sparse:>9} {speedup:>7}  "
+                f"{r.decision}: {r.reason}"
+            )
+        return "\n".join(lines)
+
+
+def export_block_sparse(
+    model,
+    *,
+    layers=None,
+    example_inputs=None,
+    policy="measure",
+    min_speedup=1.0,
+    batch_size=64,
+    repeats=15,
+    ragged="error",
+    inplace=False,
+):
+    """Export a finalized block-pruned model to block-sparse layers.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A model whose pruner was finalized (no parametrization left).
+    layers : mapping of str to block, PruningReport or None
+        The layers to export and their grid blocks ``(B_r, B_c)`` (any form
+        :func:`neural.parse_block` takes), or the pruner's report (its pruned
+        rows). Default: the modules that ``finalize()`` marked with
+        ``pruned_block_shape``.
+    example_inputs : tensor or tuple of tensors, optional
+        One input batch for ``model``; each layer is timed on the input shape it
+        sees. Required to measure convolutions.
+    policy : {"measure", "sparse"}, default="measure"
+        ``"measure"`` keeps a layer dense unless block-sparse is at least
+        ``min_speedup`` times faster on its input; ``"sparse"`` exports every
+        layer that has a zero block.
+    min_speedup : float, default=1.0
+        In ``(0, inf)``.
+    batch_size : int, default=64
+        Rows of the timing input of a Linear layer when ``example_inputs`` is
+        not given.
+    repeats : int, default=15
+        Timed calls per layer and form (median taken).
+    ragged : {"error", "dense"}, default="error"
+        A layer whose block does not divide its weight matrix (a ragged edge
+        block, which the pruners allow but BSR storage cannot hold): raise, or
+        keep it dense and say so in the report.
+    inplace : bool, default=False
+        Modify ``model`` itself instead of a deep copy.
+
+    Returns
+    -------
+    model : torch.nn.Module
+        The exported model, in eval mode (block-sparse layers are inference-only).
+    report : ExportReport
+
+    Raises
+    ------
+    ValueError
+        If a layer is still parametrized (not finalized), is missing, or its
+        block does not divide its weight matrix; if a convolution is to be
+        measured without ``example_inputs``.
+    TypeError
+        If a layer is not ``Linear`` or ``Conv2d`` (groups 1, zero padding) or
+        its dtype is not supported on its device.
+
+    On any error ``model`` is left untouched.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"`model` must be a torch.nn.Module; got {type(model)}.")
+    policy = check_choice(policy, "policy", ("measure", "sparse"))
+    min_speedup = check_scalar(min_speedup, "min_speedup", low=0.0, low_inclusive=False)
+    batch_size = check_int(batch_size, "batch_size", low=1)
+    repeats = check_int(repeats, "repeats", low=1)
+    ragged = check_choice(ragged, "ragged", ("error", "dense"))
+    _check_finalized(model)
+    targets = _resolve_targets(model, layers)
+    kept_ragged = []
+    for name, block in targets.items():
+        module = model.get_submodule(name)
+        _check_layer(name, module, block)
+        if _divides(module, block):
+            continue
+        if ragged == "error":
+            raise ValueError(
+                f"layer {name!r}: block {block[0]}x{block[1]} does not divide its "
+                f"{' x '.join(map(str, _matrix_shape(module)))} weight matrix; BSR "
+                "storage needs whole blocks (ragged='dense' keeps such layers dense)."
+            )
+        kept_ragged.append(name)
+    ragged_rows = [
+        _ragged_row(name, model.get_submodule(name), targets.pop(name))
+        for name in kept_ragged
+    ]
+    input_shapes = {}
+    if policy == "measure":
+        input_shapes = _input_shapes(model, targets, example_inputs, batch_size)
+
+    if not inplace:
+        model = copy.deepcopy(model)
+    rows, replacements = ragged_rows, {}
+    for name, block in targets.items():
+        row, replacement = _export_layer(
+            name,
+            model.get_submodule(name),
+            block,
+            input_shapes.get(name),
+            min_speedup if policy == "measure" else None,
+            repeats,
+        )
+        rows.append(row)
+        if replacement is not None:
+            replacements[name] = replacement
+    for name, replacement in replacements.items():
+        model = _replace(model, name, replacement)
+    return model.eval(), ExportReport(policy, min_speedup, tuple(rows))
+
+
+def _replace(model, name, module):
+    """``model`` with the submodule ``name`` replaced (the root itself for ``""``)."""
+    if not name:
+        return module
+    parent, _, child = name.rpartition(".")
+    setattr(model.get_submodule(parent), child, module)
+    return model
+
+
+def _check_finalized(model) -> None:
+    for name, module in model.named_modules():
+        if parametrize.is_parametrized(module):
+            raise ValueError(
+                f"layer {name!r} still has pruning parametrizations: call "
+                "pruner.finalize() before exporting."
+            )
+
+
+def _resolve_targets(model, layers) -> dict[str, tuple[int, int]]:
+    if layers is None:
+        targets = {
+            name: module.pruned_block_shape
+            for name, module in model.named_modules()
+            if hasattr(module, "pruned_block_shape")
+        }
+        if not targets:
+            raise ValueError(
+                "`model` has no layer marked by pruner.finalize(); pass `layers` "
+                "(a {name: block} mapping or the pruner's report)."
+            )
+        return targets
+    if isinstance(layers, PruningReport):
+        return {r.name: tuple(r.block) for r in layers.layers if r.status == "pruned"}
+    if not hasattr(layers, "items"):
+        raise TypeError(
+            f"`layers` must be a mapping name -> block or a PruningReport; got "
+            f"{type(layers)}."
+        )
+    known = dict(model.named_modules())
+    targets = {}
+    for name, block in layers.items():
+        if name not in known:
+            raise ValueError(f"`layers` names {name!r}, which is not in `model`.")
+        targets[name] = parse_block(block, f"layers[{name!r}]")
+    return targets
+
+
+def _check_layer(name, module, block) -> None:
+    if isinstance(module, nn.Conv2d):
+        if module.groups != 1 or module.padding_mode != "zeros":
+            raise TypeError(
+                f"layer {name!r}: only Conv2d with groups=1 and zero padding can be "
+                f"exported; got groups={module.groups}, "
+                f"padding_mode={module.padding_mode!r}."
+            )
+    elif not isinstance(module, nn.Linear):
+        raise TypeError(
+            f"layer {name!r}: only nn.Linear and nn.Conv2d can be exported; got "
+            f"{type(module).__name__}."
+        )
+    weight = module.weight
+    supported = _CUDA_DTYPES if weight.device.type == "cuda" else SUPPORTED_CPU_DTYPES
+    if weight.dtype not in supported:
+        raise TypeError(
+            f"layer {name!r}: dtype {weight.dtype} is not supported on "
+            f"{weight.device.type}; use one of {[str(d) for d in supported]}."
+        )
+
+
+def _matrix_shape(module) -> tuple[int, int]:
+    """``(in, out)``: the shape of the grid's matrix (``H*W*C_in`` rows for a conv)."""
+    weight = module.weight
+    return math.prod(weight.shape[1:]), weight.shape[0]
+
+
+def _divides(module, block) -> bool:
+    n_rows, n_cols = _matrix_shape(module)
+    return n_rows % block[0] == 0 and n_cols % block[1] == 0
+
+
+def _dense_bytes(module) -> int:
+    tensors = [module.weight] + ([module.bias] if module.bias is not None else [])
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
+def _ragged_row(name, module, block) -> ExportedLayer:
+    return ExportedLayer(
+        name,
+        type(module).__name__,
+        tuple(module.weight.shape),
+        block,
+        float("nan"),
+        None,
+        None,
+        None,
+        _dense_bytes(module),
+        _dense_bytes(module),
+        "dense",
+        "block does not divide the weight matrix (ragged edge)",
+    )
+
+
+def _input_shapes(model, targets, example_inputs, batch_size):
+    """Input shape of every target layer: from one forward pass, or synthesized."""
+    if example_inputs is None:
+        shapes = {}
+        for name in targets:
+            module = model.get_submodule(name)
+            if not isinstance(module, nn.Linear):
+                raise ValueError(
+                    f"layer {name!r} is a convolution: pass `example_inputs` to "
+                    "time it, or use policy='sparse'."
+                )
+            shapes[name] = (batch_size, module.in_features)
+        return shapes
+    shapes = {}
+
+    def record(name):
+        def hook(_module, args, _output):
+            shapes.setdefault(name, tuple(args[0].shape))
+
+        return hook
+
+    hooks = [
+        model.get_submodule(name).register_forward_hook(record(name))
+        for name in targets
+    ]
+    was_training = model.training
+    try:
+        model.eval()
+        inputs = (
+            example_inputs if isinstance(example_inputs, tuple) else (example_inputs,)
+        )
+        with torch.inference_mode():
+            model(*inputs)
+    finally:
+        for hook in hooks:
+            hook.remove()
+        model.train(was_training)
+    missing = sorted(set(targets) - set(shapes))
+    if missing:
+        raise ValueError(f"`example_inputs` never reached layers {missing}.")
+    return shapes
+
+
+def _export_layer(name, module, block, input_shape, min_speedup, repeats):
+    """The report row and the replacement module (``None``: stays dense)."""
+    b_r, b_c = block
+    if isinstance(module, nn.Conv2d):
+        sparse = BlockSparseConv2d.from_conv(module, (b_c, b_r))
+    else:
+        sparse = BlockSparseLinear.from_linear(module, (b_c, b_r))
+    weight = module.weight
+    dense_bytes = _dense_bytes(module)
+    dense_ms = sparse_ms = None
+    if sparse.density == 1.0:
+        decision, reason = "dense", "no zero block"
+    elif min_speedup is None:
+        decision, reason = "block-sparse", "policy 'sparse'"
+    else:
+        x = torch.randn(input_shape, dtype=weight.dtype, device=weight.device)
+        was_training = module.training
+        module.eval()
+        dense_ms = median_latency_ms(lambda: module(x), repeats=repeats)
+        module.train(was_training)
+        sparse_ms = median_latency_ms(lambda: sparse(x), repeats=repeats)
+        if dense_ms >= min_speedup * sparse_ms:
+            decision = "block-sparse"
+            reason = f"{dense_ms / sparse_ms:.2f}x faster"
+        else:
+            decision = "dense"
+            reason = f"block-sparse would be {dense_ms / sparse_ms:.2f}x"
+    row = ExportedLayer(
+        name,
+        type(module).__name__,
+        tuple(weight.shape),
+        (b_r, b_c),
+        sparse.density,
+        input_shape,
+        dense_ms,
+        sparse_ms,
+        dense_bytes,
+        sparse.storage_bytes(),
+        decision,
+        reason,
+    )
+    return row, sparse if decision == "block-sparse" else None
