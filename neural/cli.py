@@ -53,6 +53,76 @@ def _demo(args) -> int:
     return _run_checks(args.seed, args.json)
 
 
+def _bench_speed(args) -> int:
+    import torch
+
+    from neural.export.speed import speed_report
+
+    torch.set_num_threads(args.threads)
+    record, decisions, tables = speed_report(
+        args.model,
+        args.sparsity,
+        args.block,
+        args.batch_sizes,
+        repeats=args.repeats,
+        image_size=args.image_size,
+    )
+    if args.json:
+        print(json.dumps(record, indent=2))
+    else:
+        print(
+            f"sapp bench speed: {args.model}, block {args.block}, sparsity "
+            f"{args.sparsity:g}, {args.threads} threads (fp32, CPU)\n"
+        )
+        print(decisions, tables, sep="\n\n")
+    return 0
+
+
+def _sparsity(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a number in [0, 1); got {text!r}"
+        ) from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1); got {value}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = _non_negative_int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be an integer >= 1; got 0")
+    return value
+
+
+def _add_bench(verbs) -> None:
+    from neural.export.speed import SPEED_MODELS
+
+    text = "benchmarks; `sapp bench speed`: dense vs block-sparse inference"
+    bench = verbs.add_parser("bench", help=text, description=text)
+    kinds = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")
+    text = (
+        "dense vs block-sparse latency and throughput of a pruned model, per "
+        "exported layer and whole, for each batch size, in one run"
+    )
+    speed = kinds.add_parser("speed", help=text, description=text)
+    speed.add_argument("--model", choices=SPEED_MODELS, default="criteo")
+    speed.add_argument("--sparsity", type=_sparsity, default=0.9)
+    speed.add_argument("--block", type=_positive_int, default=10)
+    speed.add_argument(
+        "--batch-sizes", type=_positive_int, nargs="+", default=[1, 64, 256]
+    )
+    speed.add_argument("--repeats", type=_positive_int, default=20)
+    speed.add_argument("--threads", type=_positive_int, default=2)
+    speed.add_argument(
+        "--image-size", type=_positive_int, default=32, help="ResNet input side"
+    )
+    speed.add_argument("--json", action="store_true", help="print the record as JSON")
+    speed.set_defaults(handler=_bench_speed)
+
+
 def _non_negative_int(text: str) -> int:
     try:
         value = int(text)
@@ -85,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
         sub.add_argument("--json", action="store_true", help="print the report as JSON")
         sub.set_defaults(handler=handler)
+    _add_bench(verbs)
     return parser
 
 

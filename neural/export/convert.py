@@ -328,17 +328,31 @@ def _input_shapes(model, targets, example_inputs, batch_size):
                 )
             shapes[name] = (batch_size, module.in_features)
         return shapes
-    shapes = {}
+    captured = capture_inputs(model, targets, example_inputs)
+    return {name: tuple(x.shape) for name, x in captured.items()}
+
+
+def capture_inputs(model, names, example_inputs) -> dict[str, torch.Tensor]:
+    """The input tensor each layer in ``names`` receives when ``model`` runs once.
+
+    ``model`` runs in eval mode under inference mode (so nothing in it changes)
+    and its train/eval state is restored afterwards.
+
+    Raises
+    ------
+    ValueError
+        If the input never reaches one of the layers.
+    """
+    captured = {}
 
     def record(name):
         def hook(_module, args, _output):
-            shapes.setdefault(name, tuple(args[0].shape))
+            captured.setdefault(name, args[0])
 
         return hook
 
     hooks = [
-        model.get_submodule(name).register_forward_hook(record(name))
-        for name in targets
+        model.get_submodule(name).register_forward_hook(record(name)) for name in names
     ]
     was_training = model.training
     try:
@@ -352,10 +366,10 @@ def _input_shapes(model, targets, example_inputs, batch_size):
         for hook in hooks:
             hook.remove()
         model.train(was_training)
-    missing = sorted(set(targets) - set(shapes))
+    missing = sorted(set(names) - set(captured))
     if missing:
         raise ValueError(f"`example_inputs` never reached layers {missing}.")
-    return shapes
+    return captured
 
 
 def _export_layer(name, module, block, input_shape, min_speedup, repeats):

@@ -17,13 +17,16 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .modules import BlockSparseLinear
+from .convert import capture_inputs
+from .modules import BlockSparseConv2d, BlockSparseLinear
 from .timing import median_latency_ms
 
 __all__ = [
+    "ExportedLayerSpeed",
     "LayerSpeed",
     "ModelSpeed",
     "block_sparse_linear",
+    "exported_layer_speeds",
     "layer_speed",
     "model_speed",
 ]
@@ -87,6 +90,26 @@ class ModelSpeed:
         }
 
 
+@dataclass(frozen=True)
+class ExportedLayerSpeed:
+    """One exported layer of a model, timed dense and block-sparse on its input."""
+
+    layer: str
+    batch: int
+    input_shape: tuple[int, ...]
+    dense_ms: float
+    sparse_ms: float
+
+    @property
+    def speedup(self) -> float:
+        """Dense time over the block-sparse time."""
+        return self.dense_ms / self.sparse_ms
+
+    def to_dict(self) -> dict:
+        """JSON-ready dictionary with the speedup."""
+        return {**asdict(self), "speedup": self.speedup}
+
+
 def block_sparse_linear(n_in, n_out, block, sparsity, *, seed=0) -> nn.Linear:
     """A Linear layer keeping ``n - floor(s n)`` random ``block x block`` tiles.
 
@@ -143,3 +166,122 @@ def model_speed(name, dense, exported, inputs, *, repeats=10) -> ModelSpeed:
         median_latency_ms(lambda: exported(*inputs), repeats=repeats),
         float(error),
     )
+
+
+def exported_layer_speeds(dense, exported, inputs, *, repeats=10):
+    """Time every block-sparse layer of ``exported`` against its dense original.
+
+    Each layer runs on the input it receives when ``dense`` processes ``inputs``
+    (captured with forward hooks).
+    """
+    sparse_layers = {
+        name: module
+        for name, module in exported.named_modules()
+        if isinstance(module, BlockSparseLinear | BlockSparseConv2d)
+    }
+    captured = capture_inputs(dense, sparse_layers, inputs)
+    batch = (inputs if isinstance(inputs, torch.Tensor) else inputs[0]).shape[0]
+    rows = []
+    for name, sparse in sparse_layers.items():
+        x = captured[name].clone()
+        original = dense.get_submodule(name)
+        rows.append(
+            ExportedLayerSpeed(
+                name,
+                batch,
+                tuple(x.shape),
+                median_latency_ms(lambda o=original, x=x: o(x), repeats=repeats),
+                median_latency_ms(lambda m=sparse, x=x: m(x), repeats=repeats),
+            )
+        )
+    return rows
+
+
+SPEED_MODELS = ("linear", "criteo", "resnet18")
+"""Models ``sapp bench speed`` can build: one 2048 x 2048 layer, the Criteo tower
+(first layer pruned, PAPER.md section 6.3), a CIFAR-style ResNet-18."""
+
+
+def pruned_model(name, sparsity, block, *, image_size=32, seed=0):
+    """A finalized magnitude-pruned model (random weights) and an input factory.
+
+    Speed depends on shapes and sparsity, not on trained values, so random
+    weights pruned one-shot by block magnitude are representative.
+    """
+    from .. import prune
+    from ..models import criteo_tower, resnet18
+
+    torch.manual_seed(seed)
+    if name == "linear":
+        model = block_sparse_linear(2048, 2048, block, sparsity, seed=seed)
+        return nn.Sequential(model).eval(), lambda b: torch.randn(b, 2048)
+    if name == "criteo":
+        model, layers = criteo_tower(), ["layers.0"]
+        make_input = lambda b: torch.randn(b, 390)  # noqa: E731
+    elif name == "resnet18":
+        model, layers = resnet18(num_classes=10, small_input=True), None
+        make_input = lambda b: torch.randn(b, 3, image_size, image_size)  # noqa: E731
+    else:
+        raise ValueError(f"`model` must be one of {SPEED_MODELS}; got {name!r}.")
+    pruner = prune(
+        model, "magnitude", sparsity=sparsity, block=block, total_steps=1, layers=layers
+    )
+    pruner.step()
+    return pruner.finalize().eval(), make_input
+
+
+def speed_report(name, sparsity, block, batch_sizes, *, repeats=10, image_size=32):
+    """Export a pruned ``name`` model; time it dense vs exported, per layer and whole.
+
+    The export keeps a layer block-sparse where it is faster at batch 64 (its
+    decision table is part of the result); every batch size in ``batch_sizes`` is
+    then timed for each exported layer and for the whole model.
+    """
+    from .convert import export_block_sparse
+
+    dense, make_input = pruned_model(name, sparsity, block, image_size=image_size)
+    exported, decisions = export_block_sparse(
+        dense, example_inputs=make_input(64), repeats=repeats, ragged="dense"
+    )
+    layers, models = [], []
+    for batch in batch_sizes:
+        inputs = make_input(batch)
+        layers += exported_layer_speeds(dense, exported, inputs, repeats=repeats)
+        models.append(model_speed(name, dense, exported, inputs, repeats=repeats))
+    return (
+        {
+            "model": name,
+            "sparsity": sparsity,
+            "block": block,
+            "threads": torch.get_num_threads(),
+            "export": decisions.to_dict(),
+            "layers": [row.to_dict() for row in layers],
+            "models": [row.to_dict() for row in models],
+        },
+        str(decisions),
+        _speed_tables(layers, models),
+    )
+
+
+def _speed_tables(layers, models) -> str:
+    lines = [
+        f"{'layer':<24} {'batch':>6} {'dense ms':>10} {'sparse ms':>10} {'speedup':>8}"
+    ]
+    for r in layers:
+        lines.append(
+            f"{r.layer:<24} {r.batch:>6} {r.dense_ms:>10.3f} {r.sparse_ms:>10.3f} "
+            f"{r.speedup:>7.2f}x"
+        )
+    lines += [
+        "",
+        f"{'model':<24} {'batch':>6} {'dense ms':>10} {'export ms':>10} {'speedup':>8} "
+        f"{'dense rows/s':>13} {'export rows/s':>14}",
+    ]
+    for m in models:
+        d = m.to_dict()
+        lines.append(
+            f"{m.model:<24} {m.batch:>6} {m.dense_ms:>10.3f} {m.exported_ms:>10.3f} "
+            f"{m.speedup:>7.2f}x {d['dense_rows_per_s']:>13.0f} "
+            f"{d['exported_rows_per_s']:>14.0f}"
+        )
+    return "\n".join(lines)

@@ -178,3 +178,47 @@ def test_module_entry_point_runs_verify_help():
     )
     assert completed.returncode == 0, completed.stderr
     assert "--seed" in completed.stdout
+
+
+def test_bench_speed_json_times_each_batch_size(capsys):
+    code = main(
+        [
+            "bench",
+            "speed",
+            "--model",
+            "linear",
+            "--block",
+            "16",
+            "--repeats",
+            "1",
+            "--batch-sizes",
+            "2",
+            "32",
+            "--json",
+        ]
+    )
+    assert code == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["model"] == "linear" and record["block"] == 16
+    assert [m["batch"] for m in record["models"]] == [2, 32]
+    assert all(m["max_relative_error"] < 1e-4 for m in record["models"])
+    exported = [
+        r for r in record["export"]["layers"] if r["decision"] == "block-sparse"
+    ]
+    assert len(record["layers"]) == 2 * len(exported)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["bench", "speed", "--sparsity", "1"], "must be in [0, 1)"),
+        (["bench", "speed", "--block", "0"], "must be an integer >= 1"),
+        (["bench", "speed", "--model", "vgg"], "invalid choice"),
+        (["bench"], "required"),
+    ],
+)
+def test_bench_bad_arguments_exit_two(argv, message, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
