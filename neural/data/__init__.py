@@ -5,13 +5,11 @@ the standard transforms (Pillow; no torchvision), mnist1d, and generators of
 synthetic data in the same formats.
 """
 
-from .criteo import (
+from .criteo import CriteoCacheInfo, CriteoDataset, convert_criteo_tsv
+from .criteo_features import (
     DEFAULT_BUCKETS,
     N_CATEGORICAL,
     N_INTEGER,
-    CriteoCacheInfo,
-    CriteoDataset,
-    convert_criteo_tsv,
     hash_categorical,
     transform_dense,
 )

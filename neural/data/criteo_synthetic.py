@@ -33,7 +33,7 @@ import numpy as np
 from nonconvex_reg._validation import check_int, check_scalar
 
 from .._atomic import atomic_file
-from .criteo import (
+from .criteo_features import (
     DEFAULT_BUCKETS,
     N_CATEGORICAL,
     N_INTEGER,

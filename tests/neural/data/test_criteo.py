@@ -11,10 +11,9 @@ import torch
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler
 
 import neural.data.criteo as criteo
-from neural.data.criteo import (
-    CriteoDataset,
+from neural.data.criteo import CriteoDataset, convert_criteo_tsv
+from neural.data.criteo_features import (
     check_buckets,
-    convert_criteo_tsv,
     hash_categorical,
     splitmix64,
     transform_dense,
