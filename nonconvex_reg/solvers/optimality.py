@@ -138,6 +138,22 @@ class Certificate:
         )
 
 
+def _gap_upper_bound(pd, datafit, groups) -> float:
+    """An upper bound on the exact duality gap from its floating-point value.
+
+    ``P`` and ``D`` are sums of ``n = max(n_samples, n_groups)`` terms, each
+    evaluated to a few ulps; pairwise summation keeps the rounding error of each
+    sum below ``log2(n) eps`` times the sum of the magnitudes, which is at most
+    ``|P|`` for the primal (nonnegative terms) and is bounded by ``|D|`` plus the
+    same margin for the dual. So ``|gap_computed - gap| <= (log2(n) + 8) eps (|P| +
+    |D|)``, with 8 ulps for the terms' own evaluation and the final subtraction.
+    Without it a gap that rounds to 0 would certify groups on a radius of 0.
+    """
+    n_terms = max(datafit.n_samples, groups.n_groups, 2)
+    rounding = (np.log2(n_terms) + 8.0) * np.finfo(float).eps
+    return pd.gap + rounding * (abs(pd.primal) + abs(pd.dual))
+
+
 def certify_group_lasso_support(datafit, groups, beta, lam) -> Certificate:
     """Certify which groups are zero and nonzero at the group-LASSO optimum.
 
@@ -157,7 +173,9 @@ def certify_group_lasso_support(datafit, groups, beta, lam) -> Certificate:
     Certificate
     """
     pd = group_lasso_primal_dual(datafit, groups, beta, lam)
-    radius = np.sqrt(2.0 * pd.gap / datafit.dual_strong_concavity())
+    radius = np.sqrt(
+        2.0 * _gap_upper_bound(pd, datafit, groups) / datafit.dual_strong_concavity()
+    )
     spread = datafit.group_operator_norms(groups) * radius
     inactive = pd.dual_norms + spread < lam
     beta = beta * groups.expand(~inactive)
@@ -168,7 +186,8 @@ def certify_group_lasso_support(datafit, groups, beta, lam) -> Certificate:
     if remaining.size:
         mu = datafit.restrict(groups.coords(remaining)).strong_convexity()
         if mu > 0:
-            active = pd.norms > np.sqrt(2.0 * pd.gap / mu)
+            gap = _gap_upper_bound(pd, datafit, groups)
+            active = pd.norms > np.sqrt(2.0 * gap / mu)
     return Certificate(beta=beta, pd=pd, active=active, inactive=inactive, mu=mu)
 
 

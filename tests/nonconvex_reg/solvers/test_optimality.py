@@ -3,6 +3,7 @@ from hypothesis import given, settings
 
 from nonconvex_reg import make_problem, solve_group_lasso, tau
 from nonconvex_reg.solvers.optimality import (
+    _gap_upper_bound,
     certify_group_lasso_support,
     group_lasso_primal_dual,
 )
@@ -30,3 +31,20 @@ def test_certificate_zeroes_only_proven_inactive_groups():
     assert np.flatnonzero(cert.active).tolist() == res.support.tolist()
     assert np.all(groups.norms(cert.beta)[cert.inactive] == 0)
     assert not cert.uncertain.any()
+
+
+def test_certificate_radius_covers_rounding_when_the_gap_rounds_to_zero():
+    # Issue 2: a computed gap of 0 used to give a radius of 0, certifying groups
+    # whose dual norm is within rounding of lam. At the optimum the gap is at the
+    # level of rounding; the bound used must exceed the floating-point error of
+    # P - D, which is of order eps (|P| + |D|).
+    problem = make_problem("logistic", n_groups=6, n_active=2, seed=3)
+    datafit, groups = problem.datafit, problem.groups
+    lam = 0.3 * tau(datafit, groups)
+    res = solve_group_lasso(datafit, groups, lam, tol=1e-14)
+    pd = group_lasso_primal_dual(datafit, groups, res.beta, lam)
+    zero_gap = type(pd)(pd.primal, pd.dual, 0.0, pd.gradient, pd.norms, pd.dual_norms)
+    bound = _gap_upper_bound(zero_gap, datafit, groups)
+    eps = np.finfo(float).eps
+    assert bound >= 8 * eps * (abs(pd.primal) + abs(pd.dual))
+    assert _gap_upper_bound(pd, datafit, groups) >= pd.gap + bound
