@@ -161,7 +161,7 @@ class BlockPruner:
             self.masks.append(masking)
             self._prepare_layer(spec, masking)
         self._n_alive = self._full_counts()
-        self._extra_group = self._add_extra_parameters()
+        self._extra_params = self._add_extra_parameters()
         if optimizer is None and len(self.timeline.phases) > 1:
             warnings.warn(
                 f"{self.name}: no `optimizer` was given, so its state cannot be "
@@ -234,11 +234,18 @@ class BlockPruner:
                 spec.module, "weight", leave_parametrized=True
             )
             spec.module.pruned_block_shape = spec.grid.block_shape
-        if self._extra_group is not None:
-            for param in self._extra_group["params"]:
+        if self._extra_params:
+            # Found by its parameters, not held as a dict: optimizer.load_state_dict
+            # replaces every group dict.
+            extra = {id(p) for p in self._extra_params}
+            for param in self._extra_params:
                 self.optimizer.state.pop(param, None)
-            self.optimizer.param_groups.remove(self._extra_group)
-            self._extra_group = None
+            self.optimizer.param_groups[:] = [
+                group
+                for group in self.optimizer.param_groups
+                if not any(id(p) in extra for p in group["params"])
+            ]
+            self._extra_params = []
         self._finalized = True
         return self.model
 
@@ -350,13 +357,13 @@ class BlockPruner:
         return timeline
 
     def _add_extra_parameters(self):
-        params = self._extra_parameters()
+        params = list(self._extra_parameters())
         if not params or self.optimizer is None:
-            return None
+            return []
         self.optimizer.add_param_group(
             {"params": params, **self._extra_group_options()}
         )
-        return self.optimizer.param_groups[-1]
+        return params
 
     def _check_not_finalized(self, verb):
         if self._finalized:

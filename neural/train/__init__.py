@@ -29,7 +29,6 @@ from .optim import (
     WarmupCosine,
     build_optimizer,
     build_scheduler,
-    load_optimizer_state,
 )
 from .result import TrainResult
 from .rng import get_rng_state, mix_seed, seed_everything, seeded_rng, set_rng_state
@@ -76,7 +75,6 @@ __all__ = [
     "init_distributed",
     "launched_by_torchrun",
     "load_checkpoint",
-    "load_optimizer_state",
     "make_loader",
     "mix_seed",
     "read_metrics",

@@ -46,7 +46,6 @@ __all__ = [
     "WarmupCosine",
     "build_optimizer",
     "build_scheduler",
-    "load_optimizer_state",
 ]
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
@@ -302,27 +301,3 @@ def build_scheduler(
         )
         factor = ExponentialDecay(total_steps, final_lr / lr0)
     return LambdaLR(optimizer, factor)
-
-
-def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict) -> None:
-    """``optimizer.load_state_dict(state)``, keeping its parameter-group dicts.
-
-    ``Optimizer.load_state_dict`` replaces every group dict by a new one; an
-    object holding a group (a pruner holds the group of SA++'s logits, to remove
-    it at ``finalize()``) would then point at a dict the optimizer no longer
-    has. Here the new contents are copied into the existing dicts instead.
-
-    Parameters
-    ----------
-    optimizer : torch.optim.Optimizer
-    state : dict
-        A ``state_dict()`` of an optimizer with the same groups.
-    """
-    groups = list(optimizer.param_groups)
-    optimizer.load_state_dict(state)
-    for index, (old, new) in enumerate(
-        zip(groups, optimizer.param_groups, strict=True)
-    ):
-        old.clear()
-        old.update(new)
-        optimizer.param_groups[index] = old

@@ -26,8 +26,7 @@ deterministic for a fixed thread count; on CUDA set ``deterministic=True``.
 
 Restore order: the model (into the model the pruner factory has just
 parametrized, so the masks and logits have somewhere to go), the optimizer
-(after the pruner added its logits' group; the group dicts are kept, see
-:func:`~neural.train.optim.load_optimizer_state`), the schedule, then the
+(after the pruner added its logits' group), the schedule, then the
 pruner's phase state; the generators last, right before the first step.
 """
 
@@ -37,7 +36,6 @@ import warnings
 
 import torch
 
-from .optim import load_optimizer_state
 from .rng import seed_everything, set_rng_state
 
 __all__ = ["capture_state", "check_resumable", "restore_rng", "restore_state"]
@@ -118,7 +116,7 @@ def check_resumable(state: dict, *, config, pruner, path) -> None:
 def restore_state(state: dict, *, model, optimizer, scheduler, pruner) -> None:
     """Load model, optimizer, schedule and pruner states, in that order."""
     model.load_state_dict(state["model"])
-    load_optimizer_state(optimizer, state["optimizer"])
+    optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
     if pruner is not None:
         pruner.load_state_dict(state["pruner"])

@@ -181,3 +181,24 @@ def test_every_method_trains_a_model_with_a_bias_free_layer():
         _, optimizer, pruner = build(method, model=model, total_steps=4)
         train(model, optimizer, pruner, batches(0, 4, (24,)))
         pruner.finalize()
+
+
+def test_sapp_finalize_removes_its_logit_group_after_optimizer_reload():
+    # The trainer restores optimizers with load_state_dict, which replaces every
+    # parameter-group dict; finalize() must still find the logits' group.
+    model = nn.Sequential(nn.Linear(32, 32))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    pruner = neural.prune(
+        model,
+        "sapp",
+        sparsity=0.5,
+        block=4,
+        total_steps=4,
+        optimizer=optimizer,
+        min_blocks=8,
+    )
+    optimizer.load_state_dict(optimizer.state_dict())
+    assert len(optimizer.param_groups) == 2
+    pruner.finalize()
+    assert len(optimizer.param_groups) == 1
+    assert all(p is not None for p in optimizer.param_groups[0]["params"])

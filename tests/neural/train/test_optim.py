@@ -10,7 +10,6 @@ from neural.train.optim import (
     WarmupCosine,
     build_optimizer,
     build_scheduler,
-    load_optimizer_state,
 )
 
 from .conftest import make_model
@@ -122,28 +121,6 @@ def test_scheduler_state_round_trip_resumes_exactly():
     optimizer2.load_state_dict(saved_optimizer)
     scheduler2.load_state_dict(saved)
     assert _lrs(optimizer2, scheduler2, 20) == rest
-
-
-def test_load_optimizer_state_keeps_the_group_dicts():
-    model = make_model()
-    optimizer = build_optimizer(model.parameters(), "sgd", lr=0.1)
-    pruner = neural.prune(
-        model,
-        "sapp",
-        sparsity=0.5,
-        block=4,
-        total_steps=20,
-        optimizer=optimizer,
-        min_blocks=50,
-    )
-    groups = list(optimizer.param_groups)
-    state = optimizer.state_dict()
-    state["param_groups"][0]["lr"] = 0.05
-    load_optimizer_state(optimizer, state)
-    assert all(a is b for a, b in zip(groups, optimizer.param_groups, strict=True))
-    assert optimizer.param_groups[0]["lr"] == 0.05
-    pruner.finalize()  # removes its group by identity
-    assert len(optimizer.param_groups) == 1
 
 
 @pytest.mark.parametrize(
