@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from tqdm import tqdm
 
@@ -123,6 +124,208 @@ def _add_bench(verbs) -> None:
     speed.set_defaults(handler=_bench_speed)
 
 
+_RECIPES = Path(__file__).resolve().parent / "recipes"
+
+
+def _recipe_names() -> list[str]:
+    return sorted(p.stem for p in _RECIPES.glob("*.toml") if p.name[0] != "_")
+
+
+def _input_errors():
+    """Exceptions that mean bad input (exit status 2), not a failed run."""
+    from neural.train.checkpoint import CheckpointError
+
+    return (ValueError, TypeError, FileNotFoundError, FileExistsError, CheckpointError)
+
+
+def _fail(args, error) -> int:
+    print(f"{args.prog}: error: {error}", file=sys.stderr)
+    return 2
+
+
+def _block(text: str):
+    return int(text) if text.isdigit() else text
+
+
+def _train(args) -> int:
+    import time
+
+    from neural.recipes import load_recipe, parse_assignment
+    from neural.recipes.run import RECIPE_FILE, plan_training, run_training
+
+    try:
+        assignments = {}
+        if args.sparsity is not None:
+            assignments["prune.sparsity"] = args.sparsity
+        if args.block is not None:
+            assignments["prune.block"] = args.block
+        assignments.update(parse_assignment(text) for text in args.set)
+        spec = args.recipe
+        if spec is None:
+            if not (args.resume and args.run_dir):
+                raise ValueError(
+                    "--recipe is required (or --resume with --run-dir, which "
+                    "reuses the run's recipe)."
+                )
+            spec = Path(args.run_dir) / RECIPE_FILE
+            if not spec.is_file():
+                raise FileNotFoundError(
+                    f"`run_dir` {args.run_dir!r} holds no {RECIPE_FILE}: pass --recipe."
+                )
+        recipe = load_recipe(spec, method=args.method, assignments=assignments)
+        if args.data is not None:
+            recipe = recipe.with_data(args.data)
+        plan = plan_training(
+            recipe,
+            run_dir=args.run_dir,
+            resume=args.resume,
+            steps=args.steps,
+            rescale_warmup="train.warmup_steps" not in assignments,
+        )
+    except _input_errors() as error:
+        return _fail(args, error)
+    for note in plan.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if not args.json:
+        print(f"sapp train: {plan.recipe} -> {plan.run_dir}", flush=True)
+    start = time.perf_counter()
+    result = run_training(plan)
+    wall = time.perf_counter() - start
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return 0
+    loss = "-" if result.train_loss is None else f"{result.train_loss:.4g}"
+    print(
+        f"trained {result.steps} steps ({result.epochs:.3g} epochs) in {wall:.1f} s; "
+        f"last training loss {loss}"
+    )
+    if result.final_eval is not None:
+        metrics = "  ".join(
+            f"{key} {value:.4f}" if isinstance(value, float) else f"{key} {value}"
+            for key, value in result.final_eval.items()
+        )
+        print(f"final eval: {metrics}")
+    if result.report is not None:
+        print(f"\n{result.report}\n")
+    print(f"run folder: {result.run_dir} (model.pt, recipe.toml, metrics.csv)")
+    return 0
+
+
+def _eval(args) -> int:
+    from neural.recipes import evaluate_checkpoint
+
+    try:
+        result = evaluate_checkpoint(args.checkpoint, data=args.data)
+    except _input_errors() as error:
+        return _fail(args, error)
+    print(json.dumps(result.to_dict(), indent=2) if args.json else result)
+    return 0
+
+
+def _export(args) -> int:
+    from neural.recipes import export_checkpoint
+
+    try:
+        result = export_checkpoint(
+            args.checkpoint,
+            args.out,
+            policy=args.policy,
+            batch_size=args.batch_size,
+            repeats=args.repeats,
+        )
+    except _input_errors() as error:
+        return _fail(args, error)
+    print(json.dumps(result.to_dict(), indent=2) if args.json else result)
+    return 0
+
+
+def _add_train(verbs) -> None:
+    text = "train (and block-prune) a model from a recipe"
+    train = verbs.add_parser(
+        "train",
+        help=text,
+        description=f"{text}; built-in recipes: {', '.join(_recipe_names())} "
+        "(each also as NAME:quick, a small run on synthetic data).",
+    )
+    train.add_argument(
+        "--recipe",
+        metavar="R",
+        help="a built-in recipe, optionally NAME:quick, or a path to a .toml file",
+    )
+    train.add_argument(
+        "--data",
+        metavar="PATH",
+        help="the dataset folder; with a synthetic recipe, read this real data instead",
+    )
+    train.add_argument(
+        "--method",
+        choices=("magnitude", "powerprop", "acdc", "sapp"),
+        help="the same experiment's recipe for this method (file recipes: "
+        "prune.method)",
+    )
+    train.add_argument("--sparsity", type=_sparsity, help="prune.sparsity, in [0, 1)")
+    train.add_argument("--block", type=_block, help="prune.block: B or BrxBc")
+    train.add_argument(
+        "--steps",
+        type=_positive_int,
+        help="train this many steps (the warm-up keeps its share)",
+    )
+    train.add_argument(
+        "--run-dir",
+        metavar="DIR",
+        help="run folder (default runs/<recipe>-<method>-<time>)",
+    )
+    train.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a recipe key, e.g. train.lr=0.1 (VALUE read as TOML)",
+    )
+    train.add_argument(
+        "--resume", action="store_true", help="continue the run in --run-dir"
+    )
+    train.add_argument(
+        "--json", action="store_true", help="print the TrainResult as JSON"
+    )
+    train.set_defaults(handler=_train, prog=train.prog)
+
+
+def _add_eval_export(verbs) -> None:
+    text = "evaluate a trained run (folder, model.pt or checkpoint) on its eval split"
+    evaluate = verbs.add_parser("eval", help=text, description=text)
+    evaluate.add_argument("checkpoint", metavar="CHECKPOINT")
+    evaluate.add_argument(
+        "--data", metavar="PATH", help="read the eval split from this dataset"
+    )
+    evaluate.add_argument("--json", action="store_true", help="print JSON")
+    evaluate.set_defaults(handler=_eval, prog=evaluate.prog)
+    text = (
+        "export a trained run's pruned layers to block-sparse form and save it "
+        "(neural.export)"
+    )
+    export = verbs.add_parser("export", help=text, description=text)
+    export.add_argument("checkpoint", metavar="CHECKPOINT")
+    export.add_argument("--out", required=True, metavar="FILE", help="file to write")
+    export.add_argument(
+        "--policy",
+        choices=("measure", "sparse"),
+        default="measure",
+        help="measure: block-sparse only where timed faster; sparse: every layer",
+    )
+    export.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=16,
+        help="rows of the timing batch (default 16)",
+    )
+    export.add_argument(
+        "--repeats", type=_positive_int, default=15, help="timed calls per layer"
+    )
+    export.add_argument("--json", action="store_true", help="print JSON")
+    export.set_defaults(handler=_export, prog=export.prog)
+
+
 def _non_negative_int(text: str) -> int:
     try:
         value = int(text)
@@ -155,6 +358,8 @@ def build_parser() -> argparse.ArgumentParser:
         )
         sub.add_argument("--json", action="store_true", help="print the report as JSON")
         sub.set_defaults(handler=handler)
+    _add_train(verbs)
+    _add_eval_export(verbs)
     _add_bench(verbs)
     return parser
 

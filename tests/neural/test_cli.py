@@ -222,3 +222,195 @@ def test_bench_bad_arguments_exit_two(argv, message, capsys):
         main(argv)
     assert info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+# sapp train / eval / export (issue 5 items 4-5, issue 7)
+
+
+def _run_main(argv):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(argv)
+    return code, out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def criteo_run(tmp_path_factory):
+    """``sapp train --recipe criteo_sapp:quick --steps 30 --json`` (a few seconds)."""
+    run_dir = tmp_path_factory.mktemp("cli") / "criteo"
+    argv = ["train", "--recipe", "criteo_sapp:quick", "--steps", "30"]
+    code, text = _run_main([*argv, "--run-dir", str(run_dir), "--json"])
+    return code, json.loads(text), run_dir
+
+
+@pytest.fixture(scope="module")
+def imagenet_run(tmp_path_factory):
+    """``sapp train --recipe imagenet_sapp:quick --steps 10`` (a few seconds)."""
+    run_dir = tmp_path_factory.mktemp("cli") / "imagenet"
+    argv = ["train", "--recipe", "imagenet_sapp:quick", "--steps", "10"]
+    code, text = _run_main([*argv, "--run-dir", str(run_dir)])
+    return code, text, run_dir
+
+
+def test_train_json_prints_the_train_result(criteo_run):
+    code, payload, run_dir = criteo_run
+    assert code == 0
+    assert set(payload) == {
+        "steps",
+        "epochs",
+        "train_loss",
+        "eval",
+        "final_eval",
+        "report",
+        "run_dir",
+        "checkpoint",
+        "model_path",
+        "resumed_from",
+    }
+    assert payload["steps"] == 30 and payload["run_dir"] == str(run_dir)
+    assert set(payload["final_eval"]) == {"loss", "accuracy", "auc", "n_samples"}
+    layers = payload["report"]["layers"]
+    assert [(r["name"], r["block"], r["kept_blocks"]) for r in layers] == [
+        ("tower.layers.0", [10, 10], 156)  # 10% of 39 x 40 blocks
+    ]
+    assert {"recipe.toml", "model.pt", "result.json", "data"} <= {
+        p.name for p in run_dir.iterdir()
+    }
+
+
+def test_train_prints_a_summary_with_the_report(imagenet_run):
+    code, text, run_dir = imagenet_run
+    assert code == 0
+    assert text.startswith("sapp train: imagenet_sapp:quick: resnet18")
+    assert "trained 10 steps" in text and "final eval: loss" in text
+    assert "layer4.1.conv2" in text and "pruned" in text
+    assert f"run folder: {run_dir}" in text
+
+
+def test_eval_json_reproduces_the_final_evaluation(criteo_run):
+    _, payload, run_dir = criteo_run
+    code, text = _run_main(["eval", str(run_dir), "--json"])
+    assert code == 0
+    result = json.loads(text)
+    assert result["step"] == 30 and result["recipe"] == "criteo_sapp:quick"
+    assert result["metrics"] == pytest.approx(payload["final_eval"])
+
+
+def test_eval_of_a_checkpoint_prints_a_table(imagenet_run):
+    _, _, run_dir = imagenet_run
+    code, text = _run_main(["eval", str(run_dir / "ckpt-00000010.pt")])
+    assert code == 0
+    assert "at step 10" in text and "accuracy" in text and "n_samples" in text
+
+
+def test_export_prints_the_report_and_the_file_sizes(criteo_run, tmp_path):
+    _, _, run_dir = criteo_run
+    out = tmp_path / "criteo.bsr"
+    code, text = _run_main(
+        ["export", str(run_dir), "--out", str(out), "--repeats", "2"]
+    )
+    assert code == 0
+    assert "tower.layers.0" in text and "dense" in text and "exported" in text
+    assert f"{out.stat().st_size:,d} bytes" in text
+
+
+def test_export_json_of_the_resnet_run(imagenet_run, tmp_path):
+    _, _, run_dir = imagenet_run
+    out = tmp_path / "resnet.bsr"
+    code, text = _run_main(
+        ["export", str(run_dir), "--out", str(out), "--policy", "sparse", "--json"]
+    )
+    assert code == 0
+    result = json.loads(text)
+    assert result["exported_bytes"] == out.stat().st_size < result["dense_bytes"]
+    decisions = {r["name"]: r["decision"] for r in result["report"]["layers"]}
+    assert decisions["layer4.1.conv2"] == "block-sparse"
+    assert result["max_abs_error"] < 1e-3
+
+
+def test_resume_reuses_the_runs_recipe(criteo_run):
+    _, payload, run_dir = criteo_run
+    code, text = _run_main(["train", "--resume", "--run-dir", str(run_dir), "--json"])
+    assert code == 0
+    result = json.loads(text)
+    assert result["resumed_from"].endswith("ckpt-00000030.pt")
+    assert result["final_eval"] == pytest.approx(payload["final_eval"])
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "--recipe", "criteo_spp"], "must be a built-in recipe"),
+        (["train"], "--recipe is required"),
+        (
+            ["train", "--recipe", "criteo_sapp:quick", "--set", "train.lrr=0.1"],
+            "unknown key `train.lrr`; did you mean `train.lr`?",
+        ),
+        (
+            ["train", "--recipe", "criteo_sapp:quick", "--set", "train.lr=-1"],
+            "`train.lr` must be in (0, inf); got -1.0.",
+        ),
+        (
+            ["train", "--recipe", "criteo_sapp:quick", "--block", "64"],
+            "`prune` selects no layer",
+        ),
+        (["train", "--recipe", "criteo_sapp:quick", "--set", "lr"], "KEY=VALUE"),
+        (["train", "--recipe", "imagenet_sapp"], "`data.path` is required"),
+        (["train", "--recipe", "criteo_sapp", "--data", "NOWHERE"], "`data.path`"),
+        (["train", "--recipe", "mnist1d_sapp", "--method", "powerprop"], "no built-in"),
+        (["eval", "NOWHERE"], "`checkpoint`"),
+        (["export", "NOWHERE", "--out", "x.bsr"], "`checkpoint`"),
+    ],
+)
+def test_bad_recipes_and_paths_exit_two_writing_nothing(
+    argv, message, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    argv = [str(tmp_path / "nowhere") if a == "NOWHERE" else a for a in argv]
+    assert main([*argv, "--run-dir", "run"] if argv[0] == "train" else argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"sapp {argv[0]}: error: ")
+    assert message in lines[0]
+    assert captured.out == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_existing_run_folder_is_not_overwritten(criteo_run, capsys):
+    _, _, run_dir = criteo_run
+    before = (run_dir / "recipe.toml").read_text()
+    argv = ["train", "--recipe", "criteo_sapp:quick", "--run-dir", str(run_dir)]
+    assert main(argv) == 2
+    assert "pass --resume" in capsys.readouterr().err
+    assert (run_dir / "recipe.toml").read_text() == before
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["train", "--recipe", "criteo_sapp", "--sparsity", "1.5"],
+            "must be in [0, 1)",
+        ),
+        (
+            ["train", "--recipe", "criteo_sapp", "--steps", "0"],
+            "must be an integer >= 1",
+        ),
+        (["export", "run"], "required: --out"),
+        (["export", "run", "--out", "x", "--policy", "fast"], "invalid choice"),
+    ],
+)
+def test_bad_train_and_export_arguments_exit_two(argv, message, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("verb", ["train", "eval", "export"])
+def test_new_verbs_have_help(verb, capsys):
+    with pytest.raises(SystemExit) as info:
+        main([verb, "--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    assert f"usage: sapp {verb}" in text and "--json" in text
