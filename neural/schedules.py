@@ -227,14 +227,40 @@ class Timeline:
             ],
         }
 
+    def _table(self) -> list[tuple[str, ...]]:
+        """Cells of every phase row, shared by ``str()`` and the Markdown table."""
+        return [
+            (
+                str(i),
+                p.kind,
+                str(p.start),
+                str(p.stop),
+                f"{p.n_steps / self.total_steps:.1%}",
+                "" if p.curve is None else repr(p.curve),
+            )
+            for i, p in enumerate(self.phases)
+        ]
+
     def __str__(self) -> str:
         lines = [f"{'phase':>5}  {'kind':<8}  {'steps':>17}  {'share':>6}  curve"]
-        for i, p in enumerate(self.phases):
-            share = p.n_steps / self.total_steps
+        for i, kind, start, stop, share, curve in self._table():
             lines.append(
-                f"{i:>5}  {p.kind:<8}  {p.start:>8}-{p.stop:<8}  {share:>6.1%}  "
-                f"{'' if p.curve is None else repr(p.curve)}"
+                f"{i:>5}  {kind:<8}  {start:>8}-{stop:<8}  {share:>6}  {curve}"
             )
+        return "\n".join(lines)
+
+    def _repr_markdown_(self) -> str:
+        """The table of ``str()`` in Markdown (Jupyter renders it)."""
+        lines = [
+            f"**Timeline of {self.total_steps} steps, {len(self.phases)} phases**",
+            "",
+            "| phase | kind | steps | share | curve |",
+            "|---:|:---|---:|---:|:---|",
+        ]
+        lines += [
+            f"| {i} | {kind} | {start}-{stop} | {share} | {curve} |"
+            for i, kind, start, stop, share, curve in self._table()
+        ]
         return "\n".join(lines)
 
     def sparsity_at(self, step: int, sparsity: float) -> float:

@@ -45,6 +45,7 @@ from ._refit_base import coefficient_layout
 from ._validation import check_k, check_problem, check_support
 from .exhaustive import best_subset
 from .nonconvex import _check_penalty, lipschitz, ompr_nonconvex
+from .result import _field_table
 
 __all__ = [
     "RestrictedConstants",
@@ -90,6 +91,10 @@ class RestrictedConstants:
     def to_dict(self) -> dict:
         """JSON-ready dict of every field and ``kappa``."""
         return {**asdict(self), "kappa": self.kappa}
+
+    def _repr_markdown_(self) -> str:
+        """``to_dict()`` as a field | value table (Jupyter renders it)."""
+        return _field_table(self.to_dict())
 
 
 def _coordinate_hessian(datafit):
@@ -236,6 +241,10 @@ class TheoremB3Check:
     def to_dict(self) -> dict:
         """JSON-ready dict of every field and ``excess``."""
         return {**asdict(self), "excess": self.excess}
+
+    def _repr_markdown_(self) -> str:
+        """``to_dict()`` as a field | value table (Jupyter renders it)."""
+        return _field_table(self.to_dict())
 
 
 def _smallest_k_prime(datafit, groups, k, L_2, max_supports):

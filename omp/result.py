@@ -100,6 +100,18 @@ class OMPResult(_StatusResult):
             "info": self.info,
         }
 
+    def _repr_markdown_(self) -> str:
+        """``to_dict()`` as a field | value table; ``coef``, ``history`` summarized."""
+        record = self.to_dict()
+        record["coef"] = f"array of shape {self.coef.shape}"
+        history = record["history"]
+        record["history"] = (
+            f"{len(history)} values, {history[0]:.6g} -> {history[-1]:.6g}"
+            if history
+            else "()"
+        )
+        return _field_table(record)
+
     def __repr__(self) -> str:
         shown = self.support.tolist()
         text = str(shown) if len(shown) <= 8 else f"{shown[:8]}"[:-1] + ", ...]"
@@ -108,3 +120,24 @@ class OMPResult(_StatusResult):
             f"k={self.k}, support={text}, n_iter={self.n_iter}, "
             f"time={self.time:.3g}s)"
         )
+
+
+def _field_table(record: dict) -> str:
+    """A ``to_dict()`` record as a two-column Markdown table (``_repr_markdown_``).
+
+    Floats are shown to 6 significant digits, dicts as ``key: value`` lists; pipes
+    inside values are escaped.
+    """
+
+    def text(value):
+        if isinstance(value, float):
+            return f"{value:.6g}"
+        if isinstance(value, dict):
+            return "; ".join(f"{k}: {text(v)}" for k, v in value.items())
+        return str(value)
+
+    lines = ["| field | value |", "|:---|:---|"]
+    for key, value in record.items():
+        escaped = text(value).replace("|", "\\|")
+        lines.append(f"| {key} | {escaped} |")
+    return "\n".join(lines)

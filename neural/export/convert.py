@@ -27,7 +27,7 @@ from torch.nn.utils import parametrize
 from nonconvex_reg._validation import check_choice, check_int, check_scalar
 
 from ..blocks import parse_block
-from ..pruning.report import PruningReport
+from ..pruning.report import PruningReport, _markdown_table
 from .modules import SUPPORTED_CPU_DTYPES, BlockSparseConv2d, BlockSparseLinear
 from .timing import median_latency_ms
 
@@ -63,7 +63,10 @@ class ExportedLayer:
 
 @dataclass(frozen=True)
 class ExportReport:
-    """Per-layer decisions of :func:`export_block_sparse`; ``str()`` is a table."""
+    """Per-layer decisions of :func:`export_block_sparse`; ``str()`` is a table.
+
+    In Jupyter the same table renders as Markdown.
+    """
 
     policy: str
     min_speedup: float
@@ -82,23 +85,57 @@ class ExportReport:
             "layers": [{**asdict(r), "speedup": r.speedup} for r in self.layers],
         }
 
-    def __str__(self) -> str:
-        header = (
-            f"{'layer':<22} {'shape':<16} {'block':>6} {'density':>7} "
-            f"{'dense ms':>9} {'sparse ms':>9} {'speedup':>7}  decision"
-        )
-        lines = [f"export ({self.policy}, min speedup {self.min_speedup:g}x)", header]
+    def _table(self) -> list[tuple[str, ...]]:
+        """Cells of every layer row, shared by ``str()`` and the Markdown table."""
+        rows = []
         for r in self.layers:
-            shape = "x".join(str(s) for s in r.weight_shape)
-            dense = "-" if r.dense_ms is None else f"{r.dense_ms:.3f}"
-            sparse = "-" if r.sparse_ms is None else f"{r.sparse_ms:.3f}"
-            speedup = "-" if r.speedup is None else f"{r.speedup:.2f}x"
-            lines.append(
-                f"{r.name:<22} {shape:<16} {r.block[0]:>3}x{r.block[1]:<2} "
-                f"{r.density:>7.3f} {dense:>9} {sparse:>9} {speedup:>7}  "
-                f"{r.decision}: {r.reason}"
+            rows.append(
+                (
+                    r.name,
+                    "x".join(str(s) for s in r.weight_shape),
+                    f"{r.block[0]:>3}x{r.block[1]:<2}",
+                    f"{r.density:.3f}",
+                    "-" if r.dense_ms is None else f"{r.dense_ms:.3f}",
+                    "-" if r.sparse_ms is None else f"{r.sparse_ms:.3f}",
+                    "-" if r.speedup is None else f"{r.speedup:.2f}x",
+                    f"{r.decision}: {r.reason}",
+                )
             )
-        return "\n".join(lines)
+        return rows
+
+    def _title(self) -> str:
+        return f"export ({self.policy}, min speedup {self.min_speedup:g}x)"
+
+    def __str__(self) -> str:
+        def line(cells):
+            *aligned, decision = cells
+            text = " ".join(
+                f"{cell:{align}}"
+                for cell, (_, align) in zip(aligned, _COLUMNS, strict=True)
+            )
+            return f"{text}  {decision}"
+
+        header = tuple(title for title, _ in _COLUMNS) + ("decision",)
+        return "\n".join([self._title(), *map(line, [header, *self._table()])])
+
+    def _repr_markdown_(self) -> str:
+        """The table of ``str()`` in Markdown (Jupyter renders it)."""
+        header = tuple(title for title, _ in _COLUMNS) + ("decision",)
+        align = tuple(a for _, a in _COLUMNS) + ("<",)
+        rows = [tuple(cell.strip() for cell in row) for row in self._table()]
+        return f"**{self._title()}**\n\n" + _markdown_table(header, rows, align)
+
+
+#: Titles and text alignments of :class:`ExportReport`'s columns (decision aside).
+_COLUMNS = (
+    ("layer", "<22"),
+    ("shape", "<16"),
+    ("block", ">6"),
+    ("density", ">7"),
+    ("dense ms", ">9"),
+    ("sparse ms", ">9"),
+    ("speedup", ">7"),
+)
 
 
 def export_block_sparse(

@@ -3,6 +3,7 @@
 from .base import BlockPruner, PrunerFinalizedError, n_kept_blocks
 from .layers import edge_layers
 from .methods import ACDC, METHODS, Magnitude, PowerProp, SequentialAttentionPP, prune
+from .plot import plot_attention, plot_block_mask
 from .report import LayerReport, PruningReport
 
 __all__ = [
@@ -17,5 +18,7 @@ __all__ = [
     "SequentialAttentionPP",
     "edge_layers",
     "n_kept_blocks",
+    "plot_attention",
+    "plot_block_mask",
     "prune",
 ]

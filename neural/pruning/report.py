@@ -34,7 +34,7 @@ class LayerReport:
 
 @dataclass(frozen=True)
 class PruningReport:
-    """Per-layer rows plus totals; ``str()`` is an aligned table.
+    """Per-layer rows plus totals; ``str()`` is an aligned table, Markdown in Jupyter.
 
     Attributes
     ----------
@@ -77,22 +77,81 @@ class PruningReport:
             "layers": [asdict(r) for r in self.layers],
         }
 
-    def __str__(self) -> str:
-        header = (
-            f"{'layer':<24} {'shape':<18} {'block':>7} {'blocks':>8} {'kept':>7} "
-            f"{'block sp.':>9} {'elem. sp.':>9}  status"
-        )
-        lines = [f"{self.method} at step {self.step} ({self.phase})", header]
-        for r in self.layers:
-            block = "-" if r.block is None else f"{r.block[0]}x{r.block[1]}"
-            shape = "x".join(str(s) for s in r.weight_shape)
-            lines.append(
-                f"{r.name:<24} {shape:<18} {block:>7} {r.n_blocks:>8} "
-                f"{r.kept_blocks:>7} {r.block_sparsity:>9.2%} "
-                f"{r.element_sparsity:>9.2%}  {r.status}"
+    def _table(self) -> tuple[list[tuple[str, ...]], tuple[str, ...]]:
+        """Cells of the layer rows and of the total row, shared by both renderings."""
+        rows = [
+            (
+                r.name,
+                "x".join(str(s) for s in r.weight_shape),
+                "-" if r.block is None else f"{r.block[0]}x{r.block[1]}",
+                str(r.n_blocks),
+                str(r.kept_blocks),
+                f"{r.block_sparsity:.2%}",
+                f"{r.element_sparsity:.2%}",
+                r.status,
             )
-        lines.append(
-            f"{'total':<24} {'':<18} {'':>7} {'':>8} {'':>7} "
-            f"{self.block_sparsity:>9.2%} {self.element_sparsity:>9.2%}"
+            for r in self.layers
+        ]
+        total = (
+            "total",
+            "",
+            "",
+            "",
+            "",
+            f"{self.block_sparsity:.2%}",
+            f"{self.element_sparsity:.2%}",
+            "",
         )
-        return "\n".join(lines)
+        return rows, total
+
+    def _title(self) -> str:
+        return f"{self.method} at step {self.step} ({self.phase})"
+
+    def __str__(self) -> str:
+        def line(cells):
+            *aligned, status = cells
+            text = " ".join(
+                f"{cell:{align}}"
+                for cell, (_, align) in zip(aligned, _COLUMNS, strict=True)
+            )
+            return f"{text}  {status}".rstrip()
+
+        rows, total = self._table()
+        header = tuple(title for title, _ in _COLUMNS) + ("status",)
+        return "\n".join([self._title(), *map(line, [header, *rows, total])])
+
+    def _repr_markdown_(self) -> str:
+        """The table of ``str()`` in Markdown (Jupyter renders it)."""
+        rows, total = self._table()
+        header = tuple(title for title, _ in _COLUMNS) + ("status",)
+        align = tuple(a for _, a in _COLUMNS) + ("<",)
+        total = tuple(f"**{cell}**" if cell else "" for cell in total)
+        return f"**{self._title()}**\n\n" + _markdown_table(
+            header, [*rows, total], align
+        )
+
+
+#: Titles and text alignments of :class:`PruningReport`'s columns (status aside).
+_COLUMNS = (
+    ("layer", "<24"),
+    ("shape", "<18"),
+    ("block", ">7"),
+    ("blocks", ">8"),
+    ("kept", ">7"),
+    ("block sp.", ">9"),
+    ("elem. sp.", ">9"),
+)
+
+
+def _markdown_table(header, rows, align) -> str:
+    """A Markdown table; ``align`` holds format-spec alignments (``"<12"``, ``">7"``).
+
+    Shared by the ``_repr_markdown_`` of the pruning and export reports; pipes
+    inside cells are escaped.
+    """
+
+    def line(cells):
+        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+    rule = ["---:" if a.startswith(">") else ":---" for a in align]
+    return "\n".join([line(header), "|" + "|".join(rule) + "|", *map(line, rows)])

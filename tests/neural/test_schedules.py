@@ -143,3 +143,18 @@ def test_every_preset_covers_every_step(name, total_steps):
 def test_bad_input(build, match):
     with pytest.raises(ValueError, match=match):
         build()
+
+
+def test_markdown_table_has_the_rows_of_str():
+    # issue 8: a Timeline renders as a Markdown table in Jupyter
+    timeline = schedules.sapp_imagenet(1000)
+    lines = timeline._repr_markdown_().splitlines()
+    assert lines[0] == f"**Timeline of 1000 steps, {len(timeline.phases)} phases**"
+    assert lines[2] == "| phase | kind | steps | share | curve |"
+    rows = lines[4:]
+    assert len(rows) == len(timeline.phases) == len(str(timeline).splitlines()) - 1
+    assert rows[0] == "| 0 | dense | 0-100 | 10.0% |  |"
+    assert rows[1] == "| 1 | sparsify | 100-133 | 3.3% | ExponentialCurve(c=4.0) |"
+    assert str(timeline).splitlines()[2].split() == [
+        "1", "sparsify", "100-133", "3.3%", "ExponentialCurve(c=4.0)"
+    ]

@@ -116,3 +116,18 @@ def test_bad_arguments_name_the_argument(kwargs, match):
     datafit, groups = _orthogonal_design()
     with pytest.raises(ValueError, match=match):
         check_theorem_b3(datafit, groups, **kwargs)
+
+
+def test_reports_render_as_markdown_tables():
+    # issue 8: field | value tables from to_dict(), in Jupyter
+    datafit, groups = _orthogonal_design()
+    for report in (restricted_constants(datafit, groups, 2),
+                   check_theorem_b3(datafit, groups, 2)):
+        lines = report._repr_markdown_().splitlines()
+        assert lines[:2] == ["| field | value |", "|:---|:---|"]
+        fields = [line.split(" | ")[0].removeprefix("| ") for line in lines[2:]]
+        assert fields == list(report.to_dict())
+    assert "| verdict | confirmed |" in lines
+    assert "| hypotheses | q strictly increasing and subadditive: True; " in (
+        "\n".join(lines)
+    )

@@ -44,3 +44,22 @@ def test_only_give_ups_warn(status):
 def test_unknown_status_is_rejected():
     with pytest.raises(ValueError, match="`status` must be one of"):
         _result("done")
+
+
+def test_markdown_table_has_every_field_and_summarizes_arrays():
+    # issue 8: results render as field | value tables in Jupyter
+    text = _result()._repr_markdown_()
+    lines = text.splitlines()
+    assert lines[:2] == ["| field | value |", "|:---|:---|"]
+    fields = [line.split(" | ")[0].removeprefix("| ") for line in lines[2:]]
+    assert fields == list(_result().to_dict())
+    assert "| coef | array of shape (6,) |" in lines
+    assert "| history | 2 values, 1 -> 0.25 |" in lines
+    assert "| info | n_swaps: 1 |" in lines
+    assert "| loss | 0.25 |" in lines
+
+
+def test_markdown_table_escapes_pipes_once():
+    result = _result()
+    result.info["rule"] = {"inner": "a|b"}
+    assert "| info | n_swaps: 1; rule: inner: a\\|b |" in result._repr_markdown_()

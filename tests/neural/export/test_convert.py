@@ -172,3 +172,22 @@ def test_inplace_export_swaps_modules(pruned_mlp):
     exported, _ = export_block_sparse(pruned_mlp, policy="sparse", inplace=True)
     assert exported is pruned_mlp
     assert isinstance(pruned_mlp[2], BlockSparseLinear)
+
+
+def test_report_renders_as_a_markdown_table(pruned_mlp):
+    # issue 8: the rows of str(report), as Markdown for Jupyter
+    _, report = export_block_sparse(pruned_mlp, policy="sparse")
+    lines = report._repr_markdown_().splitlines()
+    assert lines[0] == f"**{str(report).splitlines()[0]}**"
+    assert lines[2] == (
+        "| layer | shape | block | density | dense ms | sparse ms | speedup "
+        "| decision |"
+    )
+    assert len(lines) == 4 + len(report.layers)
+    assert lines[4] == (
+        "| 0 | 64x32 | 8x8 | 0.250 | - | - | - | block-sparse: policy 'sparse' |"
+    )
+    _, measured = export_block_sparse(pruned_mlp, batch_size=8, repeats=1)
+    row = measured._repr_markdown_().splitlines()[4].split(" | ")
+    assert row[4] == f"{measured.layers[0].dense_ms:.3f}"
+    assert row[6] == f"{measured.layers[0].speedup:.2f}x"

@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 import neural
+from neural.pruning import LayerReport, PruningReport
 
 
 def test_ragged_blocks_make_element_sparsity_differ_from_block_sparsity():
@@ -66,3 +67,32 @@ def test_dense_phase_reports_nothing_masked():
     row = pruner.report().layers[0]
     assert pruner.phase.kind == "dense"
     assert row.kept_blocks == 64 and row.element_sparsity == 0.0
+
+
+def test_markdown_table_renders_the_rows_of_str():
+    # issue 8: in Jupyter the report renders as a Markdown table
+    model = nn.Sequential(nn.Linear(64, 64), nn.Linear(64, 2))
+    pruner = neural.prune(
+        model,
+        "magnitude",
+        sparsity=0.5,
+        block=8,
+        total_steps=2,
+        min_blocks=64,
+        timeline=neural.schedules.one_shot(2, finetune=1.0),
+    )
+    report = pruner.report()
+    lines = report._repr_markdown_().splitlines()
+    assert lines[0] == f"**{str(report).splitlines()[0]}**"
+    assert lines[2].startswith("| layer | shape | block |")
+    assert lines[3] == "|:---|:---|---:|---:|---:|---:|---:|:---|"
+    assert lines[4] == "| 0 | 64x64 | 8x8 | 64 | 32 | 50.00% | 50.00% | pruned |"
+    assert lines[5].endswith("| dense: smaller than the 8x8 block |")
+    assert lines[6].startswith("| **total** |") and "**48.48%**" in lines[6]
+    assert "48.48%" in str(report).splitlines()[-1]
+
+
+def test_markdown_table_escapes_pipes():
+    row = LayerReport("a|b", (4, 4), None, 0, 0, 0.0, 0.0, 0.0, 16, "dense: x")
+    text = PruningReport("magnitude", 0, "dense", (row,))._repr_markdown_()
+    assert "| a\\|b |" in text
