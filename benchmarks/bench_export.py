@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -104,7 +103,12 @@ def run_peak_rss(kind, path, builder, batch):
         model.eval()
     with torch.inference_mode():
         model(make_input(int(batch)))
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    # VmHWM, not ru_maxrss: the latter carries the parent's peak across exec.
+    with open("/proc/self/status") as status:
+        peak_kib = next(
+            int(line.split()[1]) for line in status if line.startswith("VmHWM")
+        )
+    print(peak_kib / 1024)
     return 0
 
 
@@ -122,7 +126,9 @@ def main():
     for block, sparsity in LAYER_CASES:
         linear = block_sparse_linear(2048, 2048, block, sparsity, seed=0)
         for batch in BATCHES:
-            layers.append(layer_speed(linear, block, sparsity, batch, repeats=repeats))
+            layers.append(
+                layer_speed(linear, block, sparsity, batch, repeats=2 * repeats)
+            )
 
     models, reports, sizes = [], {}, {}
     for name, builder in (

@@ -89,6 +89,8 @@ class _BlockSparseWeight(nn.Module):
             "bias", torch.zeros(out_features, dtype=dtype) if bias else None
         )
         self.cuda_path = None
+        self._bsr = None
+        self._bsr_key = None
 
     def _load_bsr(self, matrix, bias):
         crow, col, values = dense_to_bsr(matrix, self.block)
@@ -118,16 +120,29 @@ class _BlockSparseWeight(nn.Module):
         return sum(b.numel() * b.element_size() for b in buffers)
 
     def weight_bsr(self) -> torch.Tensor:
-        """The weight as a ``torch.sparse_bsr_tensor`` (no copy)."""
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Sparse BSR tensor support")
-            return torch.sparse_bsr_tensor(
-                self.crow_indices,
-                self.col_indices,
-                self.values,
-                size=(self.out_features, self.in_features),
-                check_invariants=False,
-            )
+        """The weight as a ``torch.sparse_bsr_tensor`` sharing the buffers' memory.
+
+        Built once and reused while the buffers keep their storage (building it
+        and silencing torch's beta warning cost more than a batch-1 product).
+        """
+        key = (
+            self.values.data_ptr(),
+            self.crow_indices.data_ptr(),
+            self.col_indices.data_ptr(),
+            self.values.device,
+        )
+        if self._bsr_key != key:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Sparse BSR tensor support")
+                self._bsr = torch.sparse_bsr_tensor(
+                    self.crow_indices,
+                    self.col_indices,
+                    self.values,
+                    size=(self.out_features, self.in_features),
+                    check_invariants=False,
+                )
+            self._bsr_key = key
+        return self._bsr
 
     def dense_matrix(self) -> torch.Tensor:
         """The ``out x in`` weight matrix, dense."""

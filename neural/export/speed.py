@@ -10,6 +10,7 @@ block sparsity ``s`` is ``1 / (1 - s)``.
 from __future__ import annotations
 
 import math
+import statistics
 import warnings
 from dataclasses import asdict, dataclass
 
@@ -130,8 +131,13 @@ def block_sparse_linear(n_in, n_out, block, sparsity, *, seed=0) -> nn.Linear:
     return linear.eval()
 
 
-def layer_speed(linear, block, sparsity, batch, *, repeats=20) -> LayerSpeed:
-    """Time ``linear`` dense, through torch's BSR paths and exported, on one batch."""
+def layer_speed(linear, block, sparsity, batch, *, repeats=20, rounds=5) -> LayerSpeed:
+    """Time ``linear`` dense, through torch's BSR paths and exported, on one batch.
+
+    The four contenders run interleaved in ``rounds`` rounds of
+    ``repeats // rounds`` calls each; each one's time is the median of its round
+    medians, so a burst of background load hits all of them alike.
+    """
     x = torch.randn(batch, linear.in_features)
     weight = linear.weight.detach()
     with warnings.catch_warnings():
@@ -139,15 +145,23 @@ def layer_speed(linear, block, sparsity, batch, *, repeats=20) -> LayerSpeed:
         weight_bsr = weight.to_sparse_bsr((block, block))
     sparse = BlockSparseLinear.from_linear(linear, (block, block))
     bias = linear.bias.detach()
+    contenders = (
+        lambda: F.linear(x, weight, bias),
+        lambda: F.linear(x, weight_bsr, bias),
+        lambda: torch.mm(weight_bsr, x.T).T + bias,
+        lambda: sparse(x),
+    )
+    per_round = max(1, repeats // rounds)
+    times = [[] for _ in contenders]
+    for _ in range(rounds):
+        for record, function in zip(times, contenders, strict=True):
+            record.append(median_latency_ms(function, repeats=per_round))
     return LayerSpeed(
         tuple(weight.shape),
         block,
         sparsity,
         batch,
-        median_latency_ms(lambda: F.linear(x, weight, bias), repeats=repeats),
-        median_latency_ms(lambda: F.linear(x, weight_bsr, bias), repeats=repeats),
-        median_latency_ms(lambda: torch.mm(weight_bsr, x.T).T + bias, repeats=repeats),
-        median_latency_ms(lambda: sparse(x), repeats=repeats),
+        *(statistics.median(record) for record in times),
     )
 
 
