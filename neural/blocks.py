@@ -32,6 +32,8 @@ import re
 import torch
 from torch import nn
 
+from ._tile_scale import native_tile_scale, supports_native_tile_scale
+
 __all__ = ["BlockGrid", "parse_block", "PRUNABLE_TYPES"]
 
 PRUNABLE_TYPES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
@@ -166,15 +168,15 @@ class BlockGrid:
             self.grid_shape[1], cols, self.weight_shape[1] // rows, rows, n_kernel
         )
 
-    def _native_layout(self, block_values: torch.Tensor) -> torch.Tensor:
-        """Block values arranged to broadcast against :meth:`_native_tiles`.
+    def _native_values(self, block_values: torch.Tensor) -> torch.Tensor:
+        """Block values as ``(n_col_blocks, C_in / B_r, prod(k))``, the tiles' order.
 
         Block row ``i = position * (C_in / B_r) + channel block``.
         """
         n_kernel = math.prod(self.weight_shape[2:])
         channel_blocks = self.weight_shape[1] // self.block_shape[0]
         by_tile = block_values.reshape(n_kernel, channel_blocks, self.grid_shape[1])
-        return by_tile.permute(2, 1, 0)[:, None, :, None, :]
+        return by_tile.permute(2, 1, 0)
 
     def _to_tiles(self, weight: torch.Tensor) -> torch.Tensor:
         """The transposed matrix ``(fan_out, fan_in)``, padded, as 4-D tiles.
@@ -209,7 +211,16 @@ class BlockGrid:
         Broadcast, never expanded to the weight's size; differentiable in both.
         """
         if self._native:
-            tiles = self._native_tiles(weight) * self._native_layout(block_values)
+            tiles = self._native_tiles(weight)
+            values = self._native_values(block_values)
+            if (
+                values.shape[2] > 1  # kernel axis: with 1 entry torch is as fast
+                and supports_native_tile_scale(weight)
+                and values.dtype == weight.dtype
+                and values.device == weight.device
+            ):
+                return native_tile_scale(tiles, values).reshape(self.weight_shape)
+            tiles = tiles * values[:, None, :, None, :]
             return tiles.reshape(self.weight_shape)
         tiles = self._to_tiles(weight) * block_values.t()[:, None, :, None]
         return self._from_tiles(tiles)
