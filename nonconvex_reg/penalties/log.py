@@ -103,5 +103,9 @@ class LogPenalty(GroupPenalty):
         # case r+ <= 0: phi is increasing on b >= 0; else compare r+ with b = 0
         candidate = real & (root > 0)
         root = np.where(candidate, root, 0.0)
+        # The exact root is below a (q is increasing); when the shrinkage
+        # step / (1 + a) is under half an ulp of a, rounding can land one ulp
+        # above it, so the root is capped at a.
+        root = np.minimum(root, a)
         gain = root * (0.5 * root - a) + step * np.log1p(root)
         return np.where(candidate & (gain < 0), root, 0.0)
