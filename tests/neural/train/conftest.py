@@ -102,8 +102,19 @@ def same_state(a, b):
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-def resume_run(run_dir, num_workers=0, resume=False, callbacks=()):
-    """The run of test_resume.py: SA++ crossing checkpoints, dropout, augmentation."""
+def resume_run(
+    run_dir,
+    num_workers=0,
+    resume=False,
+    callbacks=(),
+    method="sapp",
+    deterministic=True,
+):
+    """The crash-and-resume run: pruning crossing checkpoints, dropout, augmentation.
+
+    test_resume.py runs it with SA++ in subprocesses, test_trainer.py in-process
+    for every method.
+    """
     config = make_config(
         run_dir=str(run_dir),
         total_steps=TOTAL,
@@ -114,7 +125,7 @@ def resume_run(run_dir, num_workers=0, resume=False, callbacks=()):
         schedule="warmup_cosine",
         warmup_steps=4,
         num_workers=num_workers,
-        deterministic=True,
+        deterministic=deterministic,
         resume=resume,
     )
     return train(
@@ -122,7 +133,7 @@ def resume_run(run_dir, num_workers=0, resume=False, callbacks=()):
         NoisyData(),
         config,
         eval_data=NoisyData(32, seed=1),
-        pruner_factory=pruner_factory("sapp"),
+        pruner_factory=pruner_factory(method),
         callbacks=callbacks,
     )
 

@@ -7,12 +7,12 @@ from neural.train import Trainer, TrainResult, load_checkpoint, read_metrics, tr
 from neural.train.checkpoint import CheckpointWarning
 
 from .conftest import (
-    TOTAL,
     NoisyData,
     make_config,
     make_data,
     make_model,
     pruner_factory,
+    resume_run,
     same_state,
 )
 
@@ -87,27 +87,14 @@ def test_training_lowers_the_loss():
 @pytest.mark.parametrize("method", sorted(neural.METHODS))
 def test_resume_after_a_crash_is_bit_identical(tmp_path, method):
     """Crash inside the sparsify phase; resume from step 15 (issue 5)."""
-    factory = pruner_factory(method)
 
     def run(run_dir, resume=False, callbacks=()):
-        config = make_config(
-            run_dir=str(run_dir),
-            total_steps=TOTAL,
-            checkpoint_every=5,
-            log_every=3,
-            eval_every=10,
-            weight_decay=1e-4,
-            schedule="warmup_cosine",
-            warmup_steps=4,
+        return resume_run(
+            run_dir,
             resume=resume,
-        )
-        return train(
-            make_model(dropout=True),
-            NoisyData(),
-            config,
-            eval_data=NoisyData(32, 1),
-            pruner_factory=factory,
             callbacks=callbacks,
+            method=method,
+            deterministic=False,
         )
 
     reference = run(tmp_path / "reference")
