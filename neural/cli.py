@@ -2,9 +2,10 @@
 
 ``sapp verify`` checks the paper's lemmas, Theorem 1.1, group OMP / OMPR,
 Algorithm 2 and Theorem B.3 on seeded instances (one report);
-``sapp demo`` is the main job (for now the theorem checks; the pruning comparison
-joins it with the neural issues). Every verb has ``--help``; ``--json`` prints the
-same ``to_dict()`` the Python API returns. Exit status: 0 when every check matched
+``sapp demo`` is the main job: the same checks, then a block-pruning comparison of
+every method on MNIST-1D (:mod:`neural.bench.pruning`, a table and a plot).
+Every verb has ``--help``; ``--json`` prints the same ``to_dict()`` the Python
+API returns. Exit status: 0 when every check matched
 the theory's expectation, 1 when one did not, 2 on bad arguments.
 """
 
@@ -17,10 +18,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from .cli_types import non_negative_int, positive_int, sparsity
+
 __all__ = ["main"]
 
 
-def _run_checks(seed: int, as_json: bool) -> int:
+def _verification(seed: int, quiet: bool):
+    """The theorem checks of both packages, as one report."""
     # Imported here (not at module level) so that tests can replace either part.
     from nonconvex_reg.verify import VerificationReport, run_verification
     from omp.verify import run_omp_checks
@@ -29,29 +33,52 @@ def _run_checks(seed: int, as_json: bool) -> int:
         desc="verifying",
         unit="check",
         file=sys.stderr,
-        disable=as_json or not sys.stderr.isatty(),
+        disable=quiet or not sys.stderr.isatty(),
     ) as bar:
         report = run_verification(seed=seed, progress=lambda _check: bar.update())
         omp_checks = run_omp_checks(seed=seed, progress=lambda _check: bar.update())
-    report = VerificationReport(seed=seed, checks=[*report.checks, *omp_checks])
-    if as_json:
-        print(json.dumps(report.to_dict(), indent=2))
-    else:
-        print(report.to_table())
-    return 0 if report.all_ok else 1
+    return VerificationReport(seed=seed, checks=[*report.checks, *omp_checks])
 
 
 def _verify(args) -> int:
-    return _run_checks(args.seed, args.json)
+    report = _verification(args.seed, args.json)
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.to_table())
+    return 0 if report.all_ok else 1
 
 
 def _demo(args) -> int:
+    from neural.bench import pruning
+
     if not args.json:
         print(
             "sapp demo: numerical checks of Lemmas 2.1-2.5, Theorem 1.1, group "
-            "OMPR, Algorithm 2 and Theorem B.3 (PAPER.md sections 2-4)\n"
+            "OMPR, Algorithm 2 and Theorem B.3 (PAPER.md sections 2-4), then "
+            "block pruning of an MLP on MNIST-1D by every method\n"
         )
-    return _run_checks(args.seed, args.json)
+    report = _verification(args.seed, args.json)
+    if not args.json:
+        print(report.to_table(), "\n", flush=True)
+    record = None
+    if not args.no_pruning:
+        grids = pruning.default_grids("demo", seeds=range(args.seed, args.seed + 3))
+        total = sum(
+            len(g.seeds) * (1 + len(g.blocks) * len(g.sparsities) * 4) for g in grids
+        )
+        with tqdm(
+            total=total, desc="training", unit="run", file=sys.stderr, disable=args.json
+        ) as bar:
+            record = pruning.pruning_benchmark(
+                grids, jobs=args.jobs, progress=lambda _row: bar.update()
+            )
+        written = pruning.write_pruning_results(record, args.out, "demo")
+    if args.json:
+        print(
+            json.dumps({"verification": report.to_dict(), "pruning": record}, indent=2)
+        )
+    elif record is not None:
+        print(pruning.pruning_markdown(record))
+        print("wrote " + ", ".join(str(path) for path in written))
+    return 0 if report.all_ok else 1
 
 
 def _bench_speed(args) -> int:
@@ -79,26 +106,8 @@ def _bench_speed(args) -> int:
     return 0
 
 
-def _sparsity(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"must be a number in [0, 1); got {text!r}"
-        ) from None
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1); got {value}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    value = _non_negative_int(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("must be an integer >= 1; got 0")
-    return value
-
-
 def _add_bench(verbs) -> None:
+    from neural.bench import pruning
     from neural.export.speed import SPEED_MODELS
 
     text = "benchmarks; `sapp bench speed`: dense vs block-sparse inference"
@@ -110,18 +119,25 @@ def _add_bench(verbs) -> None:
     )
     speed = kinds.add_parser("speed", help=text, description=text)
     speed.add_argument("--model", choices=SPEED_MODELS, default="criteo")
-    speed.add_argument("--sparsity", type=_sparsity, default=0.9)
-    speed.add_argument("--block", type=_positive_int, default=10)
+    speed.add_argument("--sparsity", type=sparsity, default=0.9)
+    speed.add_argument("--block", type=positive_int, default=10)
     speed.add_argument(
-        "--batch-sizes", type=_positive_int, nargs="+", default=[1, 64, 256]
+        "--batch-sizes", type=positive_int, nargs="+", default=[1, 64, 256]
     )
-    speed.add_argument("--repeats", type=_positive_int, default=20)
-    speed.add_argument("--threads", type=_positive_int, default=2)
+    speed.add_argument("--repeats", type=positive_int, default=20)
+    speed.add_argument("--threads", type=positive_int, default=2)
     speed.add_argument(
-        "--image-size", type=_positive_int, default=32, help="ResNet input side"
+        "--image-size", type=positive_int, default=32, help="ResNet input side"
     )
     speed.add_argument("--json", action="store_true", help="print the record as JSON")
     speed.set_defaults(handler=_bench_speed)
+    text = (
+        "magnitude, block powerprop, ACDC and SA++ x block sizes x sparsities on "
+        "the planted Criteo teacher and MNIST-1D (mean ± std over seeds, plots)"
+    )
+    pruning_parser = kinds.add_parser("pruning", help=text, description=text)
+    pruning.add_arguments(pruning_parser)
+    pruning_parser.set_defaults(handler=pruning.run)
 
 
 _RECIPES = Path(__file__).resolve().parent / "recipes"
@@ -263,11 +279,11 @@ def _add_train(verbs) -> None:
         help="the same experiment's recipe for this method (file recipes: "
         "prune.method)",
     )
-    train.add_argument("--sparsity", type=_sparsity, help="prune.sparsity, in [0, 1)")
+    train.add_argument("--sparsity", type=sparsity, help="prune.sparsity, in [0, 1)")
     train.add_argument("--block", type=_block, help="prune.block: B or BrxBc")
     train.add_argument(
         "--steps",
-        type=_positive_int,
+        type=positive_int,
         help="train this many steps (the warm-up keeps its share)",
     )
     train.add_argument(
@@ -315,27 +331,15 @@ def _add_eval_export(verbs) -> None:
     )
     export.add_argument(
         "--batch-size",
-        type=_positive_int,
+        type=positive_int,
         default=16,
         help="rows of the timing batch (default 16)",
     )
     export.add_argument(
-        "--repeats", type=_positive_int, default=15, help="timed calls per layer"
+        "--repeats", type=positive_int, default=15, help="timed calls per layer"
     )
     export.add_argument("--json", action="store_true", help="print JSON")
     export.set_defaults(handler=_export, prog=export.prog)
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"must be an integer >= 0; got {text!r}"
-        ) from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0; got {value}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -346,18 +350,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     for name, handler, text in (
-        ("demo", _demo, "the main job: run the theorem checks and print a table"),
+        (
+            "demo",
+            _demo,
+            "the main job: theorem checks, then a block-pruning comparison",
+        ),
         ("verify", _verify, "check Lemmas 2.1-2.5, Theorems 1.1 and B.3 and OMPR"),
     ):
         sub = verbs.add_parser(name, help=text, description=text)
         sub.add_argument(
             "--seed",
-            type=_non_negative_int,
+            type=non_negative_int,
             default=0,
             help="seed of the random instances (default 0)",
         )
         sub.add_argument("--json", action="store_true", help="print the report as JSON")
         sub.set_defaults(handler=handler)
+        if name == "demo":
+            sub.add_argument(
+                "--out",
+                default="sapp_demo",
+                metavar="DIR",
+                help="where demo.{md,json} and demo_mnist1d.png go (default sapp_demo)",
+            )
+            sub.add_argument(
+                "--jobs", type=positive_int, default=2, help="training processes"
+            )
+            sub.add_argument(
+                "--no-pruning", action="store_true", help="only the theorem checks"
+            )
     _add_train(verbs)
     _add_eval_export(verbs)
     _add_bench(verbs)

@@ -101,7 +101,7 @@ def test_verify_json_includes_the_omp_checks(verify_json):
 
 
 def test_demo_prints_table_and_exits_zero(fake_verification, capsys):
-    code = main(["demo"])
+    code = main(["demo", "--no-pruning"])
     text = capsys.readouterr().out
     assert code == 0
     assert "checks as the theory expects" in text
@@ -110,14 +110,58 @@ def test_demo_prints_table_and_exits_zero(fake_verification, capsys):
     assert fake_verification == [0]
 
 
-def test_demo_json_prints_the_report_dict_only(fake_verification, verify_json):
+@pytest.fixture
+def tiny_demo_grid(monkeypatch):
+    """The demo's pruning comparison on 300 samples and 10 steps per run."""
+    from neural.bench import pruning
+
+    def default_grids(mode, seeds=(0, 1, 2)):
+        assert mode == "demo"
+        return [
+            pruning.PruningGrid(
+                "mnist1d",
+                (16,),
+                (0.9,),
+                tuple(seeds),
+                steps=10,
+                overrides=(("data.n_samples", 300),),
+            )
+        ]
+
+    monkeypatch.setattr(pruning, "default_grids", default_grids)
+
+
+def test_demo_runs_the_pruning_comparison_and_writes_table_and_plot(
+    fake_verification, tiny_demo_grid, tmp_path, capsys
+):
+    # Issue 6: the demo is the headline: theorems, then every method, a plot.
+    code = main(["demo", "--jobs", "1", "--out", str(tmp_path)])
+    text = capsys.readouterr().out
+    assert code == 0
+    assert "checks as the theory expects" in text
+    assert "| SA++ |" in text and "| dense |" in text
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "demo.json",
+        "demo.md",
+        "demo_mnist1d.png",
+    ]
+
+
+def test_demo_json_holds_the_report_and_the_pruning_record(
+    fake_verification, verify_json, tiny_demo_grid, tmp_path
+):
     _, payload = verify_json
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        code = main(["demo", "--json", "--seed", "3"])
+        code = main(
+            ["demo", "--json", "--seed", "3", "--jobs", "1", "--out", str(tmp_path)]
+        )
     assert code == 0
     assert fake_verification == [3]
-    assert json.loads(out.getvalue()) == {**payload, "seed": 3}
+    printed = json.loads(out.getvalue())
+    assert printed["verification"] == {**payload, "seed": 3}
+    seeds = {row["seed"] for row in printed["pruning"]["rows"]}
+    assert seeds == {3, 4, 5}
 
 
 def test_a_failed_check_gives_exit_code_one(monkeypatch, capsys):
@@ -357,7 +401,7 @@ def test_resume_reuses_the_runs_recipe(criteo_run):
         (["train", "--recipe", "criteo_sapp:quick", "--set", "lr"], "KEY=VALUE"),
         (["train", "--recipe", "imagenet_sapp"], "`data.path` is required"),
         (["train", "--recipe", "criteo_sapp", "--data", "NOWHERE"], "`data.path`"),
-        (["train", "--recipe", "mnist1d_sapp", "--method", "powerprop"], "no built-in"),
+        (["train", "--recipe", "mnist1d_random"], "must be a built-in recipe"),
         (["eval", "NOWHERE"], "`checkpoint`"),
         (["export", "NOWHERE", "--out", "x.bsr"], "`checkpoint`"),
     ],

@@ -9,7 +9,7 @@ from neural.schedules import PRESETS
 EXPECTED = [
     *(f"criteo_{m}" for m in ("acdc", "magnitude", "powerprop", "sapp")),
     *(f"imagenet_{m}" for m in ("acdc", "magnitude", "powerprop", "sapp")),
-    *(f"mnist1d_{m}" for m in ("acdc", "magnitude", "sapp")),
+    *(f"mnist1d_{m}" for m in ("acdc", "magnitude", "powerprop", "sapp")),
 ]
 ALL = [*EXPECTED, *(f"{name}:quick" for name in EXPECTED)]
 
@@ -159,8 +159,8 @@ def test_extends_follows_relative_files_and_refuses_cycles(tmp_path):
 
 def test_method_picks_the_same_experiments_recipe():
     assert load_recipe("criteo_sapp:quick", method="acdc").name == "criteo_acdc:quick"
-    with pytest.raises(ValueError, match="no built-in recipe 'mnist1d_powerprop'"):
-        load_recipe("mnist1d_sapp", method="powerprop")
+    with pytest.raises(ValueError, match="no built-in recipe 'imagenet_dense'"):
+        load_recipe("imagenet_sapp", method="dense")
 
 
 def test_assignments_are_set_after_the_quick_variant():

@@ -1,0 +1,808 @@
+r"""``sapp bench pruning``: every method x block size x sparsity, at CPU scale.
+
+Two tasks, each trained from the built-in recipes (the same code path as
+``sapp train``), every cell over several seeds:
+
+* **criteo**: the paper's Table 2 (PAPER.md section 6.3) on the synthetic
+  Criteo-format data of the ``criteo_*:quick`` recipes, whose labels come from a
+  planted block-sparse teacher (:mod:`neural.data.criteo_synthetic`). The full
+  CriteoDNN (39 features embedded in R^10, a 390-400-400-400-1 tower, 1000
+  buckets per column) is trained for the quick recipe's 400 steps, on batches
+  of 512 (4 epochs of its 50 000 rows); only the first dense layer (400 x 390) is
+  pruned, with B x B blocks (B = 20 leaves a ragged 10-column edge). Reported:
+  validation log-loss and AUC on 10 000 fresh rows, and recovery of the planted
+  support. The student's hidden units are unidentifiable (any permutation fits
+  as well), so recovery is measured on the *input* side, the only identifiable
+  one: a feature is *planted* when the teacher's W1 reads it; **precision** is
+  the share of kept blocks whose columns touch a planted feature (``chance`` is
+  that share for blocks kept uniformly at random), **recall** the share of
+  planted features that some kept block reads.
+* **mnist1d**: an MLP 40-256-256-10 on MNIST-1D (4000 train / 1000 test,
+  generated locally) from the ``mnist1d_*`` recipes; its two hidden layers are
+  pruned (the 10-row classifier stays dense); test accuracy.
+
+Every method runs on its recipe's timeline (magnitude and powerprop: one-shot
+with fine-tuning; ACDC and SA++: the paper's phase timelines) with the same
+optimizer, steps and seeds; a dense model trained the same way is the baseline.
+The seed sets the model's initialization and the batch order; the data are the
+same for every seed. Cells are independent runs, spread over ``jobs`` worker
+processes with one torch thread each.
+
+The paper's hypothesis under test (PAPER.md, Table 2): SA++ has the lowest loss,
+and its lead over the best other method grows with block size and sparsity. The
+Markdown states, cell by cell, whether SA++ wins (its mean beats every other
+method's by more than the larger of the two standard deviations), ties or loses.
+
+Grids and measured run times on 2 cores (``jobs=2``):
+
+========  ===========================  ===============================  ========
+mode      criteo (blocks, sparsities)  mnist1d (blocks, sparsities)      time
+========  ===========================  ===============================  ========
+quick     10, 20; 0.95                 8, 16; 0.8, 0.95 (500 steps)     ~8 min
+full      5, 10, 20; 0.9 ... 0.99      4, 8, 16; 0.7 ... 0.95 (3000)    ~75 min
+========  ===========================  ===============================  ========
+
+Both with 3 seeds. Writes ``pruning.{json,md}`` and ``pruning_<task>.png``
+(``pruning_quick.*`` in quick mode, so a quick run never overwrites the full one).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import math
+import multiprocessing
+import statistics
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nonconvex_reg._validation import check_int
+
+from ..cli_types import positive_int
+from .results import DEFAULT_RESULTS, run_metadata, save_figure, write_results
+
+__all__ = [
+    "METHODS",
+    "TASKS",
+    "PruningGrid",
+    "add_arguments",
+    "plot_pruning",
+    "pruning_benchmark",
+    "pruning_markdown",
+    "run",
+]
+
+METHODS = ("magnitude", "powerprop", "acdc", "sapp")
+TASKS = ("criteo", "mnist1d")
+DENSE = "dense"
+_LABELS = {
+    DENSE: "dense",
+    "magnitude": "magnitude",
+    "powerprop": "block powerprop",
+    "acdc": "ACDC",
+    "sapp": "SA++",
+}
+#: The metric each task is ranked by, and whether larger is better.
+_PRIMARY = {"criteo": ("loss", False), "mnist1d": ("accuracy", True)}
+_PACKAGES = ("sapp", "torch", "numpy", "mnist1d")
+
+
+@dataclass(frozen=True)
+class PruningGrid:
+    """The cells of one task: ``blocks x sparsities x seeds`` for every method.
+
+    Attributes
+    ----------
+    task : {"criteo", "mnist1d"}
+    blocks : tuple of int
+        Square block sides.
+    sparsities : tuple of float
+        Block sparsities of the pruned layers, in [0, 1).
+    seeds : tuple of int
+    quick : bool
+        Use the recipes' ``:quick`` variant (criteo always does: it is the
+        synthetic-data variant).
+    steps : int or None
+        Training steps; None keeps the recipe's.
+    overrides : tuple of (str, object)
+        Recipe assignments applied to every cell, e.g.
+        ``(("train.batch_size", 512),)`` (the keys of ``sapp train --set``).
+    """
+
+    task: str
+    blocks: tuple[int, ...]
+    sparsities: tuple[float, ...]
+    seeds: tuple[int, ...]
+    quick: bool = True
+    steps: int | None = None
+    overrides: tuple[tuple[str, object], ...] = ()
+
+    def __post_init__(self):
+        if self.task not in TASKS:
+            raise ValueError(f"`task` must be one of {TASKS}; got {self.task!r}.")
+        if not self.blocks or not self.sparsities or not self.seeds:
+            raise ValueError("`blocks`, `sparsities` and `seeds` must be non-empty.")
+        for block in self.blocks:
+            check_int(block, "blocks", low=1)
+        for sparsity in self.sparsities:
+            if not 0.0 <= sparsity < 1.0:
+                raise ValueError(f"`sparsities` must lie in [0, 1); got {sparsity}.")
+        if self.steps is not None:
+            check_int(self.steps, "steps", low=1)
+
+    def recipe_name(self, method: str) -> str:
+        """The built-in recipe of ``method`` (any method for the dense baseline)."""
+        name = f"{self.task}_{'magnitude' if method == DENSE else method}"
+        return f"{name}:quick" if self.quick or self.task == "criteo" else name
+
+
+#: Criteo cells train on batches of 512 (the quick recipe's 1024 halved: 4 epochs
+#: of the 50 000 rows in 400 steps), so that a cell takes about 10 s on one core.
+_CRITEO = (("train.batch_size", 512),)
+
+
+def default_grids(mode: str, seeds=(0, 1, 2)) -> list[PruningGrid]:
+    """The cells of ``mode``, "quick", "full" or "demo" (module docstring)."""
+    seeds = tuple(seeds)
+    if mode == "quick":
+        return [
+            PruningGrid("criteo", (10, 20), (0.95,), seeds, overrides=_CRITEO),
+            PruningGrid("mnist1d", (8, 16), (0.8, 0.95), seeds),
+        ]
+    if mode == "full":
+        return [
+            PruningGrid(
+                "criteo",
+                (5, 10, 20),
+                (0.9, 0.95, 0.97, 0.98, 0.99),
+                seeds,
+                overrides=_CRITEO,
+            ),
+            PruningGrid("mnist1d", (4, 8, 16), (0.7, 0.8, 0.9, 0.95), seeds, False),
+        ]
+    if mode == "demo":
+        return [PruningGrid("mnist1d", (16,), (0.8, 0.95), seeds)]
+    raise ValueError(f"`mode` must be 'quick', 'full' or 'demo'; got {mode!r}.")
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def _recipe(grid: PruningGrid, method: str, block: int, sparsity: float, seed: int):
+    from neural.recipes import load_recipe
+
+    assignments = {
+        "prune.block": block,
+        "prune.sparsity": sparsity,
+        "train.seed": seed,
+    }
+    if grid.task == "mnist1d":
+        # Both hidden layers at every block size (at B = 16 the first has only
+        # 48 blocks, under the recipe's min_blocks); the classifier stays dense.
+        assignments["prune.layers"] = ["layers.0", "layers.2"]
+        assignments["prune.min_blocks"] = 1
+    if grid.steps is not None:
+        assignments["train.total_steps"] = grid.steps
+    assignments.update(grid.overrides)
+    recipe = load_recipe(grid.recipe_name(method), assignments=assignments)
+    warmup = recipe.train["warmup_steps"]
+    if grid.steps is not None and warmup >= grid.steps:
+        recipe = recipe.updated({"train.warmup_steps": grid.steps // 10})
+    return recipe
+
+
+_DATASETS: dict = {}
+
+
+def _datasets(recipe, data_root: str | None):
+    """Train and validation splits, built once per worker process and data table."""
+    from neural.recipes.build import build_dataset
+
+    key = (json.dumps(recipe.data, sort_keys=True), data_root)
+    if key not in _DATASETS:
+        _DATASETS.clear()  # one task's data at a time
+        _DATASETS[key] = tuple(
+            build_dataset(recipe, split, data_root) for split in ("train", "val")
+        )
+    return _DATASETS[key]
+
+
+def _kept_blocks(model, layer: str, block: int) -> np.ndarray:
+    """Boolean grid of the blocks of ``layer`` left nonzero by the pruner."""
+    from neural import BlockGrid
+
+    weight = model.get_submodule(layer).weight.detach()
+    grid = BlockGrid(tuple(weight.shape), block)
+    return (grid.block_norms(weight) > 0).numpy()
+
+
+def _recovery(kept: np.ndarray, block: int, planted_columns: np.ndarray) -> dict:
+    """Input-side recovery of the planted support (module docstring)."""
+    n_columns = planted_columns.size
+    n_col_blocks = kept.shape[1]
+    touches = np.array(
+        [
+            planted_columns[c * block : min((c + 1) * block, n_columns)].any()
+            for c in range(n_col_blocks)
+        ]
+    )
+    read_columns = np.repeat(kept.any(axis=0), block)[:n_columns]
+    features = planted_columns.reshape(-1, _EMBEDDING_DIM).any(axis=1)
+    read_features = read_columns.reshape(-1, _EMBEDDING_DIM).any(axis=1)
+    n_kept = int(kept.sum())
+    return {
+        "precision": float(kept[:, touches].sum() / n_kept) if n_kept else math.nan,
+        "recall": float((read_features & features).sum() / features.sum()),
+        "chance": float(touches.mean()),
+    }
+
+
+_EMBEDDING_DIM = 10  # CriteoDNN's embedding width: 10 columns per feature
+
+
+def run_cell(cell: dict) -> dict:
+    """Train one cell and return its metrics (run in a worker process).
+
+    ``cell`` holds ``grid`` (a :class:`PruningGrid`), ``method``, ``block``,
+    ``sparsity``, ``seed``, ``data_root`` and, for criteo, ``planted_columns``.
+    """
+    import torch
+
+    from neural.recipes.build import build_model, pruner_factory
+    from neural.train import Trainer
+
+    grid, method = cell["grid"], cell["method"]
+    recipe = _recipe(grid, method, cell["block"], cell["sparsity"], cell["seed"])
+    train, val = _datasets(recipe, cell["data_root"])
+    torch.manual_seed(recipe.train["seed"])
+    factory = None if method == DENSE else pruner_factory(recipe)
+    result = Trainer(
+        build_model(recipe),
+        train,
+        recipe.train_config(None),
+        eval_data=val,
+        pruner_factory=factory,
+    ).fit()
+    metrics = {k: float(v) for k, v in result.final_eval.items() if k != "n_samples"}
+    if grid.task == "criteo" and method != DENSE:
+        kept = _kept_blocks(result.model, recipe.prune["layers"][0], cell["block"])
+        metrics.update(_recovery(kept, cell["block"], cell["planted_columns"]))
+    if method != DENSE:
+        metrics["realized_sparsity"] = float(result.report.block_sparsity)
+    return {
+        "task": grid.task,
+        "method": method,
+        "block": None if method == DENSE else cell["block"],
+        "sparsity": None if method == DENSE else cell["sparsity"],
+        "seed": cell["seed"],
+        "steps": result.steps,
+        **metrics,
+    }
+
+
+def _worker_init() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _cells(grid: PruningGrid, methods, data_root, planted_columns) -> list[dict]:
+    common = {"grid": grid, "data_root": data_root, "planted_columns": planted_columns}
+    cells = [
+        {
+            **common,
+            "method": DENSE,
+            "block": grid.blocks[0],
+            "sparsity": grid.sparsities[0],
+            "seed": seed,
+        }
+        for seed in grid.seeds
+    ]
+    for block in grid.blocks:
+        for sparsity in grid.sparsities:
+            for method in methods:
+                cells += [
+                    {
+                        **common,
+                        "method": method,
+                        "block": block,
+                        "sparsity": sparsity,
+                        "seed": seed,
+                    }
+                    for seed in grid.seeds
+                ]
+    return cells
+
+
+def _prepare_criteo(grid: PruningGrid, folder: Path) -> tuple[str, np.ndarray, dict]:
+    """Write the synthetic Criteo data once; the teacher's planted input columns."""
+    from neural.data.criteo_synthetic import make_criteo_teacher
+    from neural.recipes.build import ensure_synthetic_data
+
+    recipe = _recipe(grid, "sapp", grid.blocks[0], grid.sparsities[0], 0)
+    root = folder / "criteo"
+    ensure_synthetic_data(recipe, root)
+    data = recipe.data
+    teacher = make_criteo_teacher(data["seed"], missing_rate=data["missing_rate"])
+    planted = np.zeros(teacher.weight.shape[1], dtype=bool)
+    for feature in teacher.relevant_features:
+        planted[feature * _EMBEDDING_DIM : (feature + 1) * _EMBEDDING_DIM] = True
+    summary = {
+        "planted_features": [int(f) for f in teacher.relevant_features],
+        "bayes_log_loss": float(teacher.calibration["bayes_log_loss"]),
+        "n_train": data["n_train"],
+        "n_val": data["n_val"],
+    }
+    return str(root), planted, summary
+
+
+def pruning_benchmark(
+    grids, *, methods=METHODS, jobs=2, progress=None, workdir=None
+) -> dict:
+    """Train every cell of ``grids`` and return the JSON-ready record.
+
+    Parameters
+    ----------
+    grids : sequence of PruningGrid
+        See :func:`default_grids`.
+    methods : sequence of str, default=METHODS
+        Subset of :data:`METHODS`; the dense baseline always runs.
+    jobs : int, default=2
+        Worker processes (one torch thread each); 1 trains in this process.
+        Workers are spawned, so a script calling this with ``jobs > 1`` needs
+        the ``if __name__ == "__main__":`` guard.
+    progress : callable, optional
+        Called with each finished cell's row.
+    workdir : path, optional
+        Where the synthetic Criteo data are written (default: a temporary
+        folder, removed afterwards).
+
+    Returns
+    -------
+    dict
+        Run metadata, ``grids``, ``tasks`` (per-task facts such as the planted
+        features and the Bayes log-loss) and ``rows`` (one per trained model).
+    """
+    methods = tuple(methods)
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown or not methods:
+        raise ValueError(
+            f"`methods` must be a non-empty subset of {METHODS}; got {methods!r}."
+        )
+    jobs = check_int(jobs, "jobs", low=1)
+    grids = list(grids)
+    if not grids or not all(isinstance(g, PruningGrid) for g in grids):
+        raise TypeError("`grids` must be a non-empty sequence of PruningGrid.")
+    with tempfile.TemporaryDirectory(dir=workdir) as folder:
+        cells, tasks = [], {}
+        for grid in grids:
+            data_root, planted = None, None
+            if grid.task == "criteo":
+                data_root, planted, tasks["criteo"] = _prepare_criteo(
+                    grid, Path(folder)
+                )
+            cells += _cells(grid, methods, data_root, planted)
+        rows = _run_cells(cells, jobs, progress)
+    grid_records = [
+        {
+            "task": g.task,
+            "blocks": list(g.blocks),
+            "sparsities": list(g.sparsities),
+            "seeds": list(g.seeds),
+            "quick_recipe": g.quick or g.task == "criteo",
+            "steps": g.steps,
+        }
+        for g in grids
+    ]
+    return {
+        **run_metadata(_PACKAGES, jobs=jobs, methods=list(methods)),
+        "grids": grid_records,
+        "tasks": tasks,
+        "rows": rows,
+    }
+
+
+def _run_cells(cells, jobs, progress) -> list[dict]:
+    if jobs == 1:
+        rows = []
+        for cell in cells:
+            rows.append(run_cell(cell))
+            if progress is not None:
+                progress(rows[-1])
+        return rows
+    context = multiprocessing.get_context("spawn")
+    rows = [None] * len(cells)
+    with concurrent.futures.ProcessPoolExecutor(
+        jobs, mp_context=context, initializer=_worker_init
+    ) as pool:
+        futures = {pool.submit(run_cell, cell): i for i, cell in enumerate(cells)}
+        for future in concurrent.futures.as_completed(futures):
+            rows[futures[future]] = future.result()
+            if progress is not None:
+                progress(rows[futures[future]])
+    return rows
+
+
+# ---------------------------------------------------------------------- summary
+
+
+def summarize(record: dict) -> list[dict]:
+    """Mean and standard deviation over seeds of every metric, per cell.
+
+    Returns
+    -------
+    list of dict
+        One per ``(task, method, block, sparsity)``, with ``n_seeds`` and, per
+        metric ``m``, ``m_mean`` and ``m_std`` (sample std; 0 with one seed).
+    """
+    groups: dict[tuple, list[dict]] = {}
+    for row in record["rows"]:
+        key = (row["task"], row["method"], row["block"], row["sparsity"])
+        groups.setdefault(key, []).append(row)
+    cells = []
+    for (task, method, block, sparsity), rows in groups.items():
+        cell = {
+            "task": task,
+            "method": method,
+            "block": block,
+            "sparsity": sparsity,
+            "n_seeds": len(rows),
+        }
+        for metric in rows[0]:
+            values = [r[metric] for r in rows]
+            if metric in ("task", "method", "block", "sparsity", "seed", "steps"):
+                continue
+            cell[f"{metric}_mean"] = statistics.fmean(values)
+            cell[f"{metric}_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
+        cells.append(cell)
+    return cells
+
+
+def _lookup(cells, task, method, block, sparsity):
+    for cell in cells:
+        if (cell["task"], cell["method"]) == (task, method) and (
+            method == DENSE or (cell["block"], cell["sparsity"]) == (block, sparsity)
+        ):
+            return cell
+    return None
+
+
+def verdicts(record: dict) -> list[dict]:
+    """SA++ against the best other method in every (task, block, sparsity) cell.
+
+    ``lead`` is SA++'s advantage in the task's primary metric (positive: SA++
+    better); ``verdict`` is ``"wins"`` when SA++ is best by more than the larger
+    standard deviation of the two, ``"loses"`` when another method is better by
+    more than that, ``"ties"`` otherwise.
+    """
+    cells = summarize(record)
+    out = []
+    for grid in record["grids"]:
+        task = grid["task"]
+        metric, larger_better = _PRIMARY[task]
+        for block in grid["blocks"]:
+            for sparsity in grid["sparsities"]:
+                sapp = _lookup(cells, task, "sapp", block, sparsity)
+                others = [
+                    c
+                    for m in record["methods"]
+                    if m != "sapp"
+                    if (c := _lookup(cells, task, m, block, sparsity)) is not None
+                ]
+                if sapp is None or not others:
+                    continue
+                sign = 1.0 if larger_better else -1.0
+                best = max(others, key=lambda c: sign * c[f"{metric}_mean"])
+                lead = sign * (sapp[f"{metric}_mean"] - best[f"{metric}_mean"])
+                noise = max(sapp[f"{metric}_std"], best[f"{metric}_std"])
+                verdict = (
+                    "wins" if lead > noise else "loses" if lead < -noise else "ties"
+                )
+                out.append(
+                    {
+                        "task": task,
+                        "block": block,
+                        "sparsity": sparsity,
+                        "metric": metric,
+                        "runner_up": best["method"],
+                        "lead": lead,
+                        "noise": noise,
+                        "verdict": verdict,
+                    }
+                )
+    return out
+
+
+def _trend(rows, along: str, fixed: str) -> tuple[int, int]:
+    """(times the lead grew, comparisons) from the smallest to the largest ``along``."""
+    grew = total = 0
+    for value in sorted({r[fixed] for r in rows}):
+        line = sorted((r for r in rows if r[fixed] == value), key=lambda r: r[along])
+        if len(line) >= 2:
+            total += 1
+            grew += line[-1]["lead"] > line[0]["lead"]
+    return grew, total
+
+
+def _fmt(cell, metric, digits) -> str:
+    if cell is None or f"{metric}_mean" not in cell:
+        return "-"
+    mean, std = cell[f"{metric}_mean"], cell[f"{metric}_std"]
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+_METRICS = {
+    "criteo": (
+        ("loss", "validation log-loss (lower is better)", 4),
+        ("auc", "validation AUC (higher is better)", 4),
+        (
+            "precision",
+            "planted-support precision (share of kept blocks on planted features)",
+            3,
+        ),
+        ("recall", "planted-feature recall", 3),
+    ),
+    "mnist1d": (("accuracy", "test accuracy (higher is better)", 4),),
+}
+
+
+def pruning_markdown(record: dict) -> str:
+    """Tables shaped like the paper's Table 2 (one per sparsity), verdicts, trends."""
+    cells = summarize(record)
+    lines = [
+        "# Block pruning: magnitude, block powerprop, ACDC and SA++ (issue 6)",
+        "",
+        f"Command: `{record['command']}`; machine: {record['machine']}; "
+        f"{record['jobs']} worker processes, 1 torch thread each; versions: "
+        f"{record['versions']}. Mean ± standard deviation over seeds; see "
+        "`neural/bench/pruning.py` for the setup.",
+        "",
+    ]
+    for grid in record["grids"]:
+        task = grid["task"]
+        steps = {r["steps"] for r in record["rows"] if r["task"] == task}
+        lines += [f"## {task}", ""]
+        if task == "criteo":
+            facts = record["tasks"]["criteo"]
+            lines += [
+                f"Synthetic Criteo-format data ({facts['n_train']} train / "
+                f"{facts['n_val']} validation rows) labelled by a planted teacher "
+                f"reading features {facts['planted_features']}; the teacher's own "
+                f"log-loss (the floor) is {facts['bayes_log_loss']:.4f}. Pruned: "
+                f"tower.layers.0 (400 x 390); {sorted(steps)} steps; seeds "
+                f"{grid['seeds']}.",
+                "",
+            ]
+        else:
+            lines += [
+                f"MLP 40-256-256-10 on MNIST-1D, layers.0 and layers.2 pruned; "
+                f"{sorted(steps)} steps; seeds {grid['seeds']}.",
+                "",
+            ]
+        dense = _lookup(cells, task, DENSE, None, None)
+        for metric, title, digits in _METRICS[task]:
+            for sparsity in grid["sparsities"]:
+                header = (
+                    f"| {title}, sparsity {sparsity:.0%} | "
+                    + " | ".join(f"B={b}" for b in grid["blocks"])
+                    + " |"
+                )
+                lines += [header, "|---" * (len(grid["blocks"]) + 1) + "|"]
+                methods = record["methods"]
+                if metric in ("loss", "auc", "accuracy"):
+                    lines.append(
+                        "| dense | "
+                        + " | ".join(
+                            _fmt(dense, metric, digits) for _ in grid["blocks"]
+                        )
+                        + " |"
+                    )
+                if metric == "precision":
+                    chance = [
+                        _lookup(cells, task, methods[0], b, sparsity)
+                        for b in grid["blocks"]
+                    ]
+                    lines.append(
+                        "| chance | "
+                        + " | ".join(
+                            "-" if c is None else f"{c['chance_mean']:.3f}"
+                            for c in chance
+                        )
+                        + " |"
+                    )
+                for method in methods:
+                    lines.append(
+                        f"| {_LABELS[method]} | "
+                        + " | ".join(
+                            _fmt(
+                                _lookup(cells, task, method, b, sparsity),
+                                metric,
+                                digits,
+                            )
+                            for b in grid["blocks"]
+                        )
+                        + " |"
+                    )
+                lines.append("")
+    lines += _verdict_section(record)
+    return "\n".join(lines)
+
+
+def _verdict_section(record) -> list[str]:
+    rows = verdicts(record)
+    if not rows:
+        return []
+    lines = [
+        "## SA++ against the best other method",
+        "",
+        "Lead: SA++'s advantage in the task's primary metric (log-loss for criteo, "
+        "accuracy for mnist1d; positive = SA++ better). Wins/loses: by more than "
+        "the larger standard deviation of the two; otherwise a tie.",
+        "",
+        "| task | block | sparsity | runner-up | lead | noise | verdict |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['task']} | {r['block']} | {r['sparsity']:.0%} | "
+            f"{_LABELS[r['runner_up']]} | {r['lead']:+.4f} | {r['noise']:.4f} | "
+            f"{r['verdict']} |"
+        )
+    lines.append("")
+    for task in dict.fromkeys(r["task"] for r in rows):
+        task_rows = [r for r in rows if r["task"] == task]
+        counts = {
+            v: sum(r["verdict"] == v for r in task_rows)
+            for v in ("wins", "ties", "loses")
+        }
+        sentence = (
+            f"- {task}: SA++ wins {counts['wins']}, ties {counts['ties']} and "
+            f"loses {counts['loses']} of {len(task_rows)} cells."
+        )
+        grew_b, total_b = _trend(task_rows, "block", "sparsity")
+        grew_s, total_s = _trend(task_rows, "sparsity", "block")
+        if total_b:
+            sentence += (
+                f" Its lead grows from the smallest to the largest block in "
+                f"{grew_b} of {total_b} sparsities"
+            )
+        if total_s:
+            sentence += (
+                f"{';' if total_b else ' Its lead grows'} from the lowest to the "
+                f"highest sparsity in {grew_s} of {total_s} block sizes"
+            )
+        lines.append(sentence + ("." if total_b or total_s else ""))
+    lines.append("")
+    return lines
+
+
+# ------------------------------------------------------------------------- plots
+
+
+def plot_pruning(record: dict, task: str, path) -> Path:
+    """PNG of the task's metrics against sparsity: one panel per block size.
+
+    One curve per method (mean over seeds, error bars one standard deviation),
+    the dense baseline as a dashed line. Criteo: log-loss and AUC rows;
+    mnist1d: accuracy.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    grid = next(g for g in record["grids"] if g["task"] == task)
+    cells = summarize(record)
+    metrics = [m for m in _METRICS[task] if m[0] in ("loss", "auc", "accuracy")]
+    blocks = grid["blocks"]
+    figure, axes = plt.subplots(
+        len(metrics),
+        len(blocks),
+        figsize=(4.2 * len(blocks), 3.4 * len(metrics)),
+        squeeze=False,
+    )
+    dense = _lookup(cells, task, DENSE, None, None)
+    for row, (metric, title, _digits) in enumerate(metrics):
+        for col, block in enumerate(blocks):
+            ax = axes[row][col]
+            for method in record["methods"]:
+                points = [
+                    (s * 100, c[f"{metric}_mean"], c[f"{metric}_std"])
+                    for s in grid["sparsities"]
+                    if (c := _lookup(cells, task, method, block, s)) is not None
+                ]
+                x, y, err = zip(*points, strict=True)
+                ax.errorbar(
+                    x, y, yerr=err, marker="o", capsize=3, label=_LABELS[method]
+                )
+            if dense is not None:
+                ax.axhline(
+                    dense[f"{metric}_mean"], color="grey", linestyle="--", label="dense"
+                )
+            ax.set_title(f"{task}, {block}x{block} blocks")
+            ax.set_xlabel("block sparsity of the pruned layers (%)")
+            ax.set_ylabel(title.split(" (")[0])
+            ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    figure.tight_layout()
+    return save_figure(figure, path)
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def add_arguments(parser) -> None:
+    """The options of ``sapp bench pruning``."""
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="the small grid (about 8 minutes on 2 cores) instead of the full one "
+        "(about 75 minutes)",
+    )
+    parser.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    parser.add_argument(
+        "--seeds",
+        type=positive_int,
+        default=3,
+        metavar="N",
+        help="seeds 0..N-1 per cell (default 3)",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=positive_int,
+        default=2,
+        help="worker processes, one torch thread each (default 2)",
+    )
+    parser.add_argument(
+        "--out",
+        default=str(DEFAULT_RESULTS),
+        metavar="DIR",
+        help=f"results folder (default {DEFAULT_RESULTS})",
+    )
+    parser.add_argument("--json", action="store_true", help="print the record as JSON")
+
+
+def write_pruning_results(record: dict, folder, stem: str) -> list[Path]:
+    """``<stem>.{json,md}`` and one ``<stem>_<task>.png`` per task, atomically."""
+    written = write_results(folder, stem, record, pruning_markdown(record))
+    for grid in record["grids"]:
+        written.append(
+            plot_pruning(
+                record, grid["task"], Path(folder) / f"{stem}_{grid['task']}.png"
+            )
+        )
+    return written
+
+
+def run(args) -> int:
+    """Run ``sapp bench pruning``; returns the exit status."""
+    from tqdm import tqdm
+
+    mode = "quick" if args.quick else "full"
+    grids = [g for g in default_grids(mode, range(args.seeds)) if g.task in args.tasks]
+    n_cells = sum(
+        len(g.seeds) * (1 + len(g.blocks) * len(g.sparsities) * len(args.methods))
+        for g in grids
+    )
+    with tqdm(
+        total=n_cells, desc="training", unit="run", file=sys.stderr, disable=args.json
+    ) as bar:
+        record = pruning_benchmark(
+            grids,
+            methods=args.methods,
+            jobs=args.jobs,
+            progress=lambda _row: bar.update(),
+        )
+    stem = "pruning_quick" if args.quick else "pruning"
+    written = write_pruning_results(record, args.out, stem)
+    if args.json:
+        print(json.dumps(record, indent=2))
+    else:
+        print(pruning_markdown(record))
+        print("wrote " + ", ".join(str(p) for p in written))
+    return 0
