@@ -107,10 +107,10 @@ def _bench_speed(args) -> int:
 
 
 def _add_bench(verbs) -> None:
-    from neural.bench import pruning
+    from neural.bench import overhead, pruning
     from neural.export.speed import SPEED_MODELS
 
-    text = "benchmarks; `sapp bench speed`: dense vs block-sparse inference"
+    text = "benchmarks: pruning, solvers, overhead (step time) and speed (inference)"
     bench = verbs.add_parser("bench", help=text, description=text)
     kinds = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")
     text = (
@@ -138,6 +138,11 @@ def _add_bench(verbs) -> None:
     pruning_parser = kinds.add_parser("pruning", help=text, description=text)
     pruning.add_arguments(pruning_parser)
     pruning_parser.set_defaults(handler=pruning.run)
+    overhead_parser = kinds.add_parser(
+        "overhead", help=overhead.HELP, description=overhead.HELP
+    )
+    overhead.add_arguments(overhead_parser)
+    overhead_parser.set_defaults(handler=overhead.run)
 
 
 _RECIPES = Path(__file__).resolve().parent / "recipes"
