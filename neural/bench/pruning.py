@@ -49,20 +49,20 @@ Both with 3 seeds. Writes ``pruning.{json,md}`` and ``pruning_<task>.png``
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import json
 import math
 import multiprocessing
 import statistics
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from nonconvex_reg._validation import check_int
 
-from ..cli_types import positive_int
+from .. import cli_types
 from .results import DEFAULT_RESULTS, run_metadata, save_figure, write_results
 
 __all__ = [
@@ -91,7 +91,7 @@ _PRIMARY = {"criteo": ("loss", False), "mnist1d": ("accuracy", True)}
 _PACKAGES = ("sapp", "torch", "numpy", "mnist1d")
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class PruningGrid:
     """The cells of one task: ``blocks x sparsities x seeds`` for every method.
 
@@ -744,17 +744,31 @@ def add_arguments(parser) -> None:
         "(about 75 minutes)",
     )
     parser.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
+    parser.add_argument(
+        "--blocks",
+        nargs="+",
+        type=cli_types.positive_int,
+        metavar="B",
+        help="only these block sizes of the mode's grid",
+    )
+    parser.add_argument(
+        "--sparsities",
+        nargs="+",
+        type=cli_types.sparsity,
+        metavar="S",
+        help="only these sparsities of the mode's grid",
+    )
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
     parser.add_argument(
         "--seeds",
-        type=positive_int,
+        type=cli_types.positive_int,
         default=3,
         metavar="N",
         help="seeds 0..N-1 per cell (default 3)",
     )
     parser.add_argument(
         "--jobs",
-        type=positive_int,
+        type=cli_types.positive_int,
         default=2,
         help="worker processes, one torch thread each (default 2)",
     )
@@ -779,12 +793,41 @@ def write_pruning_results(record: dict, folder, stem: str) -> list[Path]:
     return written
 
 
+def _restrict(grid: PruningGrid, blocks, sparsities) -> PruningGrid:
+    """``grid`` cut to the given blocks and sparsities (each must be in it)."""
+    for name, chosen, available in (
+        ("--blocks", blocks, grid.blocks),
+        ("--sparsities", sparsities, grid.sparsities),
+    ):
+        missing = sorted(set(chosen or ()) - set(available))
+        if missing:
+            raise ValueError(
+                f"`{name}` must be among {list(available)} for {grid.task}; got "
+                f"{missing}."
+            )
+    return dataclasses.replace(
+        grid,
+        blocks=tuple(b for b in grid.blocks if blocks is None or b in blocks),
+        sparsities=tuple(
+            s for s in grid.sparsities if sparsities is None or s in sparsities
+        ),
+    )
+
+
 def run(args) -> int:
     """Run ``sapp bench pruning``; returns the exit status."""
     from tqdm import tqdm
 
     mode = "quick" if args.quick else "full"
-    grids = [g for g in default_grids(mode, range(args.seeds)) if g.task in args.tasks]
+    try:
+        grids = [
+            _restrict(grid, args.blocks, args.sparsities)
+            for grid in default_grids(mode, range(args.seeds))
+            if grid.task in args.tasks
+        ]
+    except ValueError as error:
+        print(f"sapp bench pruning: error: {error}", file=sys.stderr)
+        return 2
     n_cells = sum(
         len(g.seeds) * (1 + len(g.blocks) * len(g.sparsities) * len(args.methods))
         for g in grids

@@ -255,3 +255,21 @@ def test_results_are_written_as_json_markdown_and_png(tiny_record, tmp_path):
     )
     assert (tmp_path / "run_mnist1d.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "## SA++ against the best other method" in (tmp_path / "run.md").read_text()
+
+
+def test_blocks_and_sparsities_options_cut_the_grid():
+    (grid,) = [g for g in default_grids("full") if g.task == "criteo"]
+    cut = pruning._restrict(grid, [20, 5], [0.99])
+    assert (cut.blocks, cut.sparsities, cut.overrides) == (
+        (5, 20),
+        (0.99,),
+        grid.overrides,
+    )
+    assert pruning._restrict(grid, None, None) == grid
+    with pytest.raises(ValueError, match=r"`--blocks` must be among \[5, 10, 20\]"):
+        pruning._restrict(grid, [7], None)
+
+
+def test_cli_refuses_a_block_outside_the_grid_with_exit_two(capsys):
+    assert main(["bench", "pruning", "--tasks", "criteo", "--blocks", "7"]) == 2
+    assert "`--blocks` must be among" in capsys.readouterr().err
