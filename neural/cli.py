@@ -107,7 +107,7 @@ def _bench_speed(args) -> int:
 
 
 def _add_bench(verbs) -> None:
-    from neural.bench import overhead, pruning
+    from neural.bench import overhead, pruning, solvers
     from neural.export.speed import SPEED_MODELS
 
     text = "benchmarks: pruning, solvers, overhead (step time) and speed (inference)"
@@ -143,6 +143,11 @@ def _add_bench(verbs) -> None:
     )
     overhead.add_arguments(overhead_parser)
     overhead_parser.set_defaults(handler=overhead.run)
+    solvers_parser = kinds.add_parser(
+        "solvers", help=solvers.HELP, description=solvers.HELP
+    )
+    solvers.add_arguments(solvers_parser)
+    solvers_parser.set_defaults(handler=solvers.run)
 
 
 _RECIPES = Path(__file__).resolve().parent / "recipes"
