@@ -47,7 +47,7 @@ def _verify(args) -> int:
 
 
 def _demo(args) -> int:
-    from neural.bench import pruning
+    from neural.bench import pruning, pruning_report
 
     if not args.json:
         print(
@@ -70,13 +70,13 @@ def _demo(args) -> int:
             record = pruning.pruning_benchmark(
                 grids, jobs=args.jobs, progress=lambda _row: bar.update()
             )
-        written = pruning.write_pruning_results(record, args.out, "demo")
+        written = pruning_report.write_pruning_results(record, args.out, "demo")
     if args.json:
         print(
             json.dumps({"verification": report.to_dict(), "pruning": record}, indent=2)
         )
     elif record is not None:
-        print(pruning.pruning_markdown(record))
+        print(pruning_report.pruning_markdown(record))
         print("wrote " + ", ".join(str(path) for path in written))
     return 0 if report.all_ok else 1
 

@@ -5,15 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from neural.bench import pruning
-from neural.bench.pruning import (
-    PruningGrid,
-    default_grids,
-    pruning_benchmark,
-    pruning_markdown,
-    summarize,
-    verdicts,
-)
+from neural.bench import pruning, pruning_report
+from neural.bench.pruning import PruningGrid, default_grids, pruning_benchmark
+from neural.bench.pruning_report import pruning_markdown, summarize, verdicts
 from neural.cli import main
 
 
@@ -247,7 +241,7 @@ def test_tiny_run_has_every_cell_and_the_exact_sparsity(tiny_record):
 
 
 def test_results_are_written_as_json_markdown_and_png(tiny_record, tmp_path):
-    written = pruning.write_pruning_results(tiny_record, tmp_path, "run")
+    written = pruning_report.write_pruning_results(tiny_record, tmp_path, "run")
     names = sorted(p.name for p in written)
     assert names == ["run.json", "run.md", "run_criteo.png", "run_mnist1d.png"]
     assert (

@@ -1,11 +1,11 @@
-"""Tests of neural/bench/solvers.py: benchopt rows, suboptimality, files (issue 6)."""
+"""Tests of neural/bench/solvers.py and solvers_report.py: benchopt rows (issue 6)."""
 
 import argparse
 import json
 
 import pytest
 
-from neural.bench import solvers
+from neural.bench import solvers, solvers_report
 
 BENCHOPT_KEYS = {
     "solver_name",
@@ -78,7 +78,7 @@ def test_progress_reports_every_dataset(record):
 
 def test_files_written(record, tmp_path):
     record = {k: v for k, v in record.items() if k != "progress_calls"}
-    paths = solvers.save_solvers(record, tmp_path)
+    paths = solvers_report.save_solvers(record, tmp_path)
     assert sorted(p.name for p in paths) == [
         "solvers_quick.json",
         "solvers_quick.md",
@@ -130,8 +130,10 @@ def test_bad_arguments(kwargs, error, match):
 
 def test_bad_record():
     with pytest.raises(TypeError, match="`record` must be the dict"):
-        solvers.solver_markdown([])
+        solvers_report.solver_markdown([])
     with pytest.raises(ValueError, match="missing \\['rows'\\]"):
-        solvers.solver_markdown({"meta": {}, "datasets": []})
+        solvers_report.solver_markdown({"meta": {}, "datasets": []})
     with pytest.raises(ValueError, match="`record` must hold at least one dataset"):
-        solvers.plot_suboptimality({"meta": {}, "datasets": [], "rows": []}, "x.png")
+        solvers_report.plot_suboptimality(
+            {"meta": {}, "datasets": [], "rows": []}, "x.png"
+        )
