@@ -64,7 +64,7 @@ import statistics
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -82,17 +82,14 @@ from nonconvex_reg import (
     LqPenalty,
     PowerPropPenalty,
     SoftmaxPenalty,
-    global_minimum,
-    solve_group_lasso,
-    solve_penalized,
     tau,
 )
 from nonconvex_reg._validation import check_int, check_scalar
 from nonconvex_reg.solvers.objectives import objective_value
-from omp import best_subset, group_omp, group_ompr
 
 from ..cli_types import non_negative_int
 from .results import DEFAULT_RESULTS, run_metadata
+from .solvers_peers import LOSSES, OMP, ORACLE, SOLVER_NAMES, SOLVERS
 
 __all__ = [
     "HELP",
@@ -125,8 +122,6 @@ _PENALTIES = {
 #: Penalties of the nonconvex section, for ``penalties=``.
 PENALTY_NAMES = tuple(_PENALTIES)
 
-_LOSSES = ("least_squares", "logistic")
-_TOL_LADDER = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-8, 1e-10, 1e-12)
 _LOGISTIC_RIDGE = 1e-3  # OMPR's logistic loss only; abess matches it by alpha
 _PACKAGES = ("sapp", "numpy", "scipy", "numba", "cvxpy", "clarabel", "scs")
 _PACKAGES += ("skglm", "celer", "abess", "scikit-learn", "matplotlib")
@@ -269,191 +264,29 @@ def _datasets(quick, scale, penalties):
     n, groups, size = _GROUP_LASSO[mode]
     out = [
         _Dataset("group_lasso", loss, n, scaled(groups, 4), size, index=i)
-        for i, loss in enumerate(_LOSSES)
+        for i, loss in enumerate(LOSSES)
     ]
     n, groups, size, ks = _OMPR[mode]
     out += [
         _Dataset("ompr", loss, n, scaled(groups, 2 * max(ks)), size, 10 * i + k, k, 0.5)
-        for i, loss in enumerate(_LOSSES, start=1)
+        for i, loss in enumerate(LOSSES, start=1)
         for k in ks
     ]
     n, groups, size, k = _EXACT[mode]
     out += [
         _Dataset("ompr_exact", loss, n, scaled(groups, 2 * k), size, 40 + i, k, 0.9)
-        for i, loss in enumerate(_LOSSES)
+        for i, loss in enumerate(LOSSES)
     ]
     n, groups, size, forms = _NONCONVEX[mode]
     out += [
         _Dataset(
             "nonconvex", loss, n, scaled(groups, 2), size, 50 + i, penalty=p, form=f
         )
-        for i, loss in enumerate(_LOSSES)
+        for i, loss in enumerate(LOSSES)
         for p in penalties
         for f in forms
     ]
     return out
-
-
-# ----------------------------------------------------------------- solvers
-def _sapp_group_lasso(inst, tol):
-    result = solve_group_lasso(
-        inst.datafit(), inst.groups, inst.lam, tol=tol, max_iter=500
-    )
-    return result.beta, {"max_iter": 500, "status": result.status}
-
-
-def _skglm(solver_name, max_iter):
-    def solve(inst, tol):
-        from skglm import solvers
-        from skglm.datafits import LogisticGroup, QuadraticGroup
-        from skglm.penalties import WeightedGroupL2
-
-        ptr = inst.groups.ptr.astype(np.int32)
-        idx = inst.groups.indices.astype(np.int32)
-        kind = QuadraticGroup if inst.loss == "least_squares" else LogisticGroup
-        penalty = WeightedGroupL2(inst.lam, np.ones(inst.groups.n_groups), ptr, idx)
-        solver = getattr(solvers, solver_name)
-        solver = solver(tol=tol, max_iter=max_iter, fit_intercept=False)
-        return solver.solve(inst.X, inst.y, kind(ptr, idx), penalty)[0], {
-            "max_iter": max_iter
-        }
-
-    return solve
-
-
-def _celer(inst, tol):
-    from celer import GroupLasso
-
-    model = GroupLasso(
-        groups=int(inst.groups.sizes[0]),
-        alpha=inst.lam,
-        max_iter=1000,
-        tol=tol,
-        fit_intercept=False,
-        weights=np.ones(inst.groups.n_groups),
-    )
-    return model.fit(inst.X, inst.y).coef_, {"max_iter": 1000}
-
-
-def _cvxpy(solver_name):
-    def solve(inst, eps):
-        import cvxpy as cp
-
-        n_samples, n_features = inst.X.shape
-        b = cp.Variable(n_features)
-        blocks = cp.reshape(b, (inst.groups.n_groups, -1), order="C")
-        if inst.loss == "least_squares":
-            loss = cp.sum_squares(inst.y - inst.X @ b) / (2 * n_samples)
-        else:
-            loss = cp.sum(cp.logistic(-cp.multiply(inst.y, inst.X @ b))) / n_samples
-        penalty = inst.lam * cp.sum(cp.norm(blocks, 2, axis=1))
-        problem = cp.Problem(cp.Minimize(loss + penalty))
-        options = {} if eps is None else {"eps_abs": eps, "eps_rel": eps}
-        problem.solve(solver=solver_name, **options)
-        return np.asarray(b.value, dtype=float), {"status": problem.status}
-
-    return solve
-
-
-def _sapp_search(search):
-    def solve(inst, _):
-        result = search(inst.datafit(), inst.groups, inst.k)
-        return result.coef, {"status": result.status}
-
-    return solve
-
-
-def _abess(inst, _):
-    from abess.linear import LinearRegression, LogisticRegression
-
-    options = {"support_size": inst.k, "group": inst.groups.group_of}
-    if inst.loss == "least_squares":
-        model = LinearRegression(fit_intercept=False, **options)
-        model.fit(inst.X, inst.y)
-    else:
-        alpha = len(inst.y) * inst.ridge / 2
-        model = LogisticRegression(fit_intercept=False, alpha=alpha, **options)
-        model.fit(inst.X, (inst.y + 1) / 2)
-    return np.asarray(model.coef_, dtype=float), {}
-
-
-def _sklearn_omp(inst, _):
-    from sklearn.linear_model import orthogonal_mp
-
-    size = int(inst.groups.sizes[0])
-    path = orthogonal_mp(
-        inst.X, inst.y, n_nonzero_coefs=inst.k * size, return_path=True
-    ).reshape(inst.X.shape[1], -1)
-    touched = [np.count_nonzero(inst.groups.norms(coef)) for coef in path.T]
-    feasible = [j for j, count in enumerate(touched) if count <= inst.k]
-    coef = path[:, feasible[-1]] if feasible else np.zeros(inst.X.shape[1])
-    return coef, {"path_steps": len(touched)}
-
-
-def _penalized(inst, tol):
-    result = solve_penalized(
-        inst.datafit(), inst.groups, inst.penalty, inst.lam, form=inst.form, tol=tol
-    )
-    return result.beta, {"status": result.status}
-
-
-def _global_minimum(inst, _):
-    result = global_minimum(
-        inst.datafit(), inst.groups, inst.penalty, inst.lam, form=inst.form
-    )
-    return result.beta, {"status": result.status}
-
-
-@dataclass(frozen=True)
-class _Solver:
-    """How to run one solver: on which sections and losses, at which ladder."""
-
-    run: Callable  # (instance, ladder value) -> (coefficients, extra row fields)
-    sections: tuple
-    losses: tuple = _LOSSES
-    ladder: tuple = (None,)  # tolerances; None: the solver's defaults
-    modules: tuple = ()  # import names of the peer's packages
-    once: bool = False  # timed once (slow solvers, oracles)
-    warm: bool = True  # warmed up untimed on a tiny instance first
-
-
-_GL, _OMP = ("group_lasso",), ("ompr", "ompr_exact")
-_SOLVERS = {
-    "sapp solve_group_lasso": _Solver(_sapp_group_lasso, _GL, ladder=_TOL_LADDER),
-    "skglm GroupBCD": _Solver(
-        _skglm("GroupBCD", 10_000), _GL, ladder=_TOL_LADDER, modules=("skglm",)
-    ),
-    "skglm GroupProxNewton": _Solver(
-        _skglm("GroupProxNewton", 500), _GL, ("logistic",), _TOL_LADDER, ("skglm",)
-    ),
-    "celer GroupLasso": _Solver(
-        _celer, _GL, ("least_squares",), _TOL_LADDER, ("celer",)
-    ),
-    "cvxpy Clarabel": _Solver(
-        _cvxpy("CLARABEL"), _GL, modules=("cvxpy", "clarabel"), once=True
-    ),
-    "cvxpy SCS": _Solver(
-        _cvxpy("SCS"), _GL, ladder=(None, 1e-6), modules=("cvxpy", "scs"), once=True
-    ),
-    "sapp group_ompr": _Solver(_sapp_search(group_ompr), _OMP),
-    "sapp group_omp": _Solver(_sapp_search(group_omp), _OMP),
-    "abess": _Solver(_abess, _OMP, modules=("abess",)),
-    "sklearn orthogonal_mp": _Solver(
-        _sklearn_omp, _OMP, ("least_squares",), modules=("sklearn",)
-    ),
-    "best_subset (oracle)": _Solver(
-        _sapp_search(best_subset), ("ompr_exact",), once=True
-    ),
-    "sapp solve_penalized": _Solver(
-        _penalized, ("nonconvex",), ladder=(1e-2, 1e-4, 1e-6, 1e-8)
-    ),
-    "global_minimum (oracle)": _Solver(
-        _global_minimum, ("nonconvex",), once=True, warm=False
-    ),
-}
-#: Every solver name, for ``solvers=``.
-SOLVER_NAMES = tuple(_SOLVERS)
-_ORACLE = "global_minimum (oracle)"
 
 
 # ------------------------------------------------------------------ running
@@ -488,7 +321,7 @@ def _run_dataset(dataset, names, seed, repeats, warmed):
     ).build(seed)
     rows = []
     for name in names:
-        solver = _SOLVERS[name]
+        solver = SOLVERS[name]
         if (
             dataset.section not in solver.sections
             or dataset.datafit not in solver.losses
@@ -517,7 +350,7 @@ def _run_dataset(dataset, names, seed, repeats, warmed):
                 "n_repeats": repeat,
                 "warnings": caught,
             }
-            if dataset.section in _OMP:
+            if dataset.section in OMP:
                 row.update(k=dataset.k, support_f1=_f1(selected, inst.active))
             if dataset.section == "nonconvex":
                 row["support"] = selected.tolist()
@@ -527,7 +360,7 @@ def _run_dataset(dataset, names, seed, repeats, warmed):
 
 def _oracle_gaps(rows):
     """``oracle_gap = (f - f_oracle) / |f_oracle|`` and support agreement."""
-    oracle = next((r for r in rows if r["solver_name"] == _ORACLE), None)
+    oracle = next((r for r in rows if r["solver_name"] == ORACLE), None)
     if oracle is not None:
         for row in rows:
             gap = row["objective_value"] - oracle["objective_value"]
@@ -569,7 +402,7 @@ def _check_names(values, name, choices):
 
 def _missing(name):
     """The first import name ``name`` needs that is not installed, or ``None``."""
-    modules = _SOLVERS[name].modules
+    modules = SOLVERS[name].modules
     return next((m for m in modules if importlib.util.find_spec(m) is None), None)
 
 
@@ -645,7 +478,7 @@ def solver_benchmark(
         d
         for d in _datasets(quick, scale, penalties)
         if any(
-            d.section in _SOLVERS[s].sections and d.datafit in _SOLVERS[s].losses
+            d.section in SOLVERS[s].sections and d.datafit in SOLVERS[s].losses
             for s in running
         )
     ]

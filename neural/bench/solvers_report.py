@@ -20,7 +20,8 @@ import textwrap
 from pathlib import Path
 
 from .results import save_figure, write_results
-from .solvers import _GL, _OMP, _ORACLE, PLOT_FLOOR, TARGETS
+from .solvers import PLOT_FLOOR, TARGETS
+from .solvers_peers import GL, OMP, ORACLE
 
 __all__ = ["plot_suboptimality", "save_solvers", "solver_markdown"]
 
@@ -151,7 +152,7 @@ def solver_markdown(record) -> str:
     lines += ["", "## Group LASSO and group logistic regression"]
     spec = ["solver:solver:", *(f"time to {t:.0e} (s):{t}:.4f" for t in TARGETS)]
     spec += ["best suboptimality:best:.1e", "runs:runs:"]
-    for dataset, rows in _by_dataset(record, _GL):
+    for dataset, rows in _by_dataset(record, GL):
         summary = [
             {
                 "solver": solver,
@@ -170,7 +171,7 @@ def solver_markdown(record) -> str:
             *_columns(spec, summary),
         ]
     lines += ["", "## Group OMPR at equal k (objective: the loss)"]
-    for dataset, rows in _by_dataset(record, _OMP):
+    for dataset, rows in _by_dataset(record, OMP):
         lines += [
             "",
             f"### {dataset['dataset_name']}",
@@ -180,7 +181,7 @@ def solver_markdown(record) -> str:
     summary = []
     for dataset, rows in _by_dataset(record, ("nonconvex",)):
         runs = _per_solver(rows)
-        oracle = runs.get(_ORACLE, [{}])[0]
+        oracle = runs.get(ORACLE, [{}])[0]
         summary.append(
             {
                 **dataset,
@@ -206,7 +207,7 @@ def _panels(record):
     """(title, {label: runs}, [(label, oracle run)]) for each panel of the plot."""
     panels = [
         (dataset["dataset_name"], _per_solver(rows), [])
-        for dataset, rows in _by_dataset(record, (*_GL, *_OMP))
+        for dataset, rows in _by_dataset(record, (*GL, *OMP))
     ]
     nonconvex = list(_by_dataset(record, ("nonconvex",)))
     for key in dict.fromkeys((d["datafit"], d["form"]) for d, _ in nonconvex):
@@ -216,7 +217,7 @@ def _panels(record):
                 runs = _per_solver(rows)
                 if "sapp solve_penalized" in runs:
                     curves[dataset["penalty"]] = runs["sapp solve_penalized"]
-                oracles += [(dataset["penalty"], r) for r in runs.get(_ORACLE, [])]
+                oracles += [(dataset["penalty"], r) for r in runs.get(ORACLE, [])]
         title = f"nonconvex[datafit={key[0]},form={key[1]}]: solve_penalized by penalty"
         panels.append((title, curves, oracles))
     return panels
