@@ -33,14 +33,19 @@ and its lead over the best other method grows with block size and sparsity. The
 Markdown states, cell by cell, whether SA++ wins (its mean beats every other
 method's by more than the larger of the two standard deviations), ties or loses.
 
-Grids and measured run times on 2 cores (``jobs=2``):
+Grids, each with 3 seeds, and their cost on the 2-core development machine
+(``jobs=2``; CPU time measured, wall time on an idle machine about half of it):
 
-========  ===========================  ===============================  ========
-mode      criteo (blocks, sparsities)  mnist1d (blocks, sparsities)      time
-========  ===========================  ===============================  ========
-quick     10, 20; 0.95                 8, 16; 0.8, 0.95 (500 steps)     ~8 min
-full      5, 10, 20; 0.9 ... 0.99      4, 8, 16; 0.7 ... 0.95 (3000)    ~75 min
-========  ===========================  ===============================  ========
+========  ===========================  ===============================  ===========
+mode      criteo (blocks, sparsities)  mnist1d (blocks, sparsities)     CPU time
+========  ===========================  ===============================  ===========
+quick     10, 20; 0.95                 8, 16; 0.8, 0.95 (500 steps)     8 min
+full      5, 10, 20; 0.9 ... 0.99      4, 8, 16; 0.7 ... 0.95 (3000)    ~80 min
+========  ===========================  ===============================  ===========
+
+A Criteo cell costs about 13 s of CPU, an MNIST-1D cell about 3 s per 500 steps;
+the full figure is estimated from those (the full grid has not yet run end to
+end). ``--tasks``, ``--blocks`` and ``--sparsities`` run part of a grid.
 
 Both with 3 seeds. Writes ``pruning.{json,md}`` and ``pruning_<task>.png``
 (``pruning_quick.*`` in quick mode, so a quick run never overwrites the full one);
@@ -424,8 +429,8 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="the small grid (about 8 minutes on 2 cores) instead of the full one "
-        "(about 75 minutes)",
+        help="the small grid (8 CPU-minutes, about 5 minutes on 2 idle cores) "
+        "instead of the full one (about 80 CPU-minutes)",
     )
     parser.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
     parser.add_argument(
