@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.linalg import LinAlgError, cholesky, solve_triangular
+from scipy.linalg.lapack import dpotri as potri
 
 from ._refit_base import Refit, coefficient_layout
 
@@ -52,6 +53,8 @@ class QuadraticRefit(Refit):
     n_jittered : int
         Appends whose Schur complement needed the diagonal jitter.
     """
+
+    exact_swap_loss = True
 
     def __init__(self, datafit, groups):
         super().__init__(datafit, groups)
@@ -94,7 +97,9 @@ class QuadraticRefit(Refit):
             b_new = self._b[rows, o]
             if m:
                 cross = solve_triangular(
-                    C[:m, :m], (Xs[:, :m].T @ Xg) / self._n, lower=True,
+                    C[:m, :m],
+                    (Xs[:, :m].T @ Xg) / self._n,
+                    lower=True,
                     check_finite=False,
                 ).T
                 block = block - cross @ cross.T
@@ -137,7 +142,9 @@ class QuadraticRefit(Refit):
                 C32, C33 = C[e:m, a:e], C[e:m, e:m]
                 trailing = self._cholesky(C33 @ C33.T + C32 @ C32.T)
                 z_tail = solve_triangular(
-                    trailing, C32 @ z[a:e] + C33 @ z[e:m], lower=True,
+                    trailing,
+                    C32 @ z[a:e] + C33 @ z[e:m],
+                    lower=True,
                     check_finite=False,
                 )
                 C[a : m - (e - a), :a] = C[e:m, :a]
@@ -159,6 +166,7 @@ class QuadraticRefit(Refit):
             float(z[:m] @ z[:m]) for z, m in zip(self._z, self._size, strict=True)
         )
         self.loss = self._offset - 0.5 * total
+        self._changed()
         return self.loss
 
     def _reserve(self, o, needed):
@@ -188,7 +196,8 @@ class QuadraticRefit(Refit):
             while True:
                 try:
                     return cholesky(
-                        block + jitter * np.eye(len(block)), lower=True,
+                        block + jitter * np.eye(len(block)),
+                        lower=True,
                         check_finite=False,
                     )
                 except LinAlgError:
@@ -246,7 +255,9 @@ class QuadraticRefit(Refit):
             unit = np.zeros((m - first, rows.size))
             unit[rows - first, np.arange(rows.size)] = 1.0
             W = solve_triangular(
-                self._factor[o][first:m, first:m], unit, lower=True,
+                self._factor[o][first:m, first:m],
+                unit,
+                lower=True,
                 check_finite=False,
             )
             price = np.linalg.solve(W.T @ W, beta[rows])
@@ -255,11 +266,26 @@ class QuadraticRefit(Refit):
             self.pop()
         return loss
 
+    def _support_inverse(self, coords, X_support, out_support, blocks):
+        """``H_SS^{-1}`` from the block Cholesky factor (single output, exact).
+
+        For one output the factor's rows are the model's coordinates, in the
+        same order (groups in ``order``, each group's coordinates sorted).
+        """
+        if self._n_outputs != 1:
+            return super()._support_inverse(coords, X_support, out_support, blocks)
+        m = self._size[0]
+        inverse, _ = potri(self._factor[0][:m, :m], lower=1)
+        return np.tril(inverse) + np.tril(inverse, -1).T
+
     def _solution(self) -> list:
         """``C_o^{-T} z_o`` per output, in stack order."""
         return [
             solve_triangular(
-                self._factor[o][:m, :m], self._z[o][:m], lower=True, trans="T",
+                self._factor[o][:m, :m],
+                self._z[o][:m],
+                lower=True,
+                trans="T",
                 check_finite=False,
             )
             for o, m in enumerate(self._size)
@@ -273,7 +299,7 @@ class QuadraticRefit(Refit):
                 beta[np.concatenate([self._rows[g][o][1] for g in self.order])] = values
         return beta
 
-    def gradient(self) -> np.ndarray:
+    def _full_gradient(self) -> np.ndarray:
         """``X^T (X B - Y) / n + ridge beta``, the residual from the stacked columns."""
         residual = -self._Y.copy()
         for o, values in enumerate(self._solution()):
@@ -283,4 +309,3 @@ class QuadraticRefit(Refit):
         if self._ridge:
             gradient += self._ridge * self.coef()
         return gradient
-

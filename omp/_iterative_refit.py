@@ -1,17 +1,25 @@
 """Warm-started iterative restricted solves (see :mod:`omp._refit`).
 
-For the losses without a closed form, ``beta_S`` is computed on
-``datafit.restrict(coords)``, warm-started from the previous fit; a swap is
-priced by two solver iterations, an upper bound on the restricted minimum.
+For the losses without a closed form, ``beta_S`` is computed on the support's
+coordinates, warm-started from the previous fit; ``swap_loss`` prices a swap by
+two solver iterations, an upper bound on the restricted minimum, and
+``try_swap`` refits a swap from the second-order model's point
+(:meth:`~omp._refit_base.Refit.swap_point`) and gives up as soon as ``L`` is
+predicted to stay above the bar.
 
-* **Logistic and multinomial losses**: damped Newton with Armijo backtracking.
-  The Hessian is ``A^T W A / n + ridge I`` with ``A`` the support's columns of
-  ``X`` and ``W`` the per-sample curvature, ``sigma(z) sigma(-z)`` (binary) or
-  ``diag(p) - p p^T`` (multinomial, ``p = softmax(z)``); a damping of ``1e-12``
-  times its largest diagonal entry keeps the multinomial Hessian, singular along
-  the class-shift direction when ``ridge = 0``, invertible (it changes the steps,
-  not the fixed point).
-* **Any other datafit**: L-BFGS (scipy).
+* **Logistic and multinomial losses**: damped Newton with Armijo backtracking,
+  on the predictor ``Z = A x`` of the support's columns ``A`` of ``X`` (updated
+  along the search direction, one product per iteration). The Hessian is
+  ``A^T W A / n + ridge I`` with ``W`` the per-sample curvature,
+  ``sigma(z) sigma(-z)`` (binary) or ``diag(p) - p p^T`` (multinomial,
+  ``p = softmax(z)``); a damping of ``1e-12`` times its largest diagonal entry
+  keeps the multinomial Hessian, singular along the class-shift direction when
+  ``ridge = 0``, invertible (it changes the steps, not the fixed point). Early
+  give-up (``try_swap``): when ``L - lambda^2 > bar`` for the Newton decrement
+  ``lambda^2 = g^T H^{-1} g``, i.e. even twice the decrease the Newton model
+  predicts would leave ``L`` above the bar (a heuristic for a non-quadratic
+  ``L``: it can only reject a swap, never accept one).
+* **Any other datafit**: L-BFGS (scipy) on ``datafit.restrict(coords)``.
 
 Stopping: ``||grad_S L(beta_S)||_2 <= tol * ||grad L(0)||_2``. A fit that misses
 it is counted in ``failures`` and surfaces in the search's result as status
@@ -23,14 +31,16 @@ from __future__ import annotations
 from abc import abstractmethod
 
 import numpy as np
-from scipy.linalg import LinAlgError, cho_factor, cho_solve
 from scipy.linalg.blas import dsyrk as syrk
+from scipy.linalg.lapack import dpotrf as potrf
+from scipy.linalg.lapack import dpotri as potri
+from scipy.linalg.lapack import dpotrs as potrs
 from scipy.optimize import minimize
 from scipy.special import expit, softmax
 
 from nonconvex_reg import Logistic, Multinomial
 
-from ._refit_base import Refit, coefficient_layout
+from ._refit_base import Refit, coefficient_layout, restricted_predictor
 
 __all__ = ["CURVATURE", "LbfgsRefit", "NewtonRefit"]
 
@@ -75,10 +85,17 @@ class _IterativeRefit(Refit):
         self.max_iter = max_iter
         self._beta = np.zeros(datafit.n_features)
         self._trial = None
+        # (coords, lower Cholesky factor of the damped Hessian) of the last
+        # Newton iteration of the last solve, and of the committed fit.
+        self._last_factor = self._factor = None
 
     @abstractmethod
-    def _solve(self, sub, coords, x, target, max_iter):
-        """Minimize ``sub`` from ``x``; returns ``(x, L, ||grad|| <= target)``."""
+    def _solve(self, coords, x, target, max_iter, bar=None):
+        """Minimize ``L`` over ``coords`` from ``x``; ``(x, L, ||grad|| <= target)``.
+
+        With ``bar``, the solver may give up early once ``L`` is predicted to
+        stay above ``bar`` (the caller then discards the solve).
+        """
 
     def swap_loss(self, entering, leaving) -> float:
         """An upper bound on ``L(beta_S')``, ``S' = S + entering - leaving``.
@@ -86,7 +103,8 @@ class _IterativeRefit(Refit):
         At most ``_TRIAL_ITER`` solver iterations from the warm start (``beta_S``
         with the leaving groups zeroed): the loss they reach bounds the restricted
         minimum from above, so a swap that looks improving is improving. The fit
-        is unchanged; the trial point warm-starts a following ``fit(S')``.
+        is unchanged; the trial point warm-starts a following ``fit(S')`` or
+        ``try_swap``.
         """
         order = tuple(g for g in self.order if g not in leaving) + tuple(entering)
         beta, loss, _ = self._minimize(order, self._beta, _TRIAL_ITER)
@@ -96,26 +114,60 @@ class _IterativeRefit(Refit):
     def fit(self, order) -> float:
         """Minimize ``L`` over the coordinates of the groups in ``order``."""
         order = tuple(int(g) for g in order)
-        start = self._beta
-        if self._trial is not None and self._trial[0] == order:
-            # Trial case: continue from the point swap_loss reached.
-            start = self._trial[1]
-        self._trial = None
-        self._beta, self.loss, converged = self._minimize(order, start, self.max_iter)
-        self.failures += not converged
-        self.order = order
+        self._commit(order, *self._minimize(order, self._start(order), self.max_iter))
         return self.loss
 
-    def _minimize(self, order, start, max_iter):
+    def try_swap(self, entering, leaving, bar) -> bool:
+        """Fit ``S' = S + entering - leaving`` and keep it if ``L < bar``.
+
+        The solve starts from the trial point of :meth:`swap_loss` if there is
+        one, else, for a single swap priced by :meth:`swap_prices` on this fit,
+        from the model's minimizer (:meth:`swap_point`), and gives up early when
+        ``L`` is predicted to stay above ``bar``. A rejected swap leaves the fit
+        on ``S`` untouched, without a solve to go back.
+        """
+        order = tuple(g for g in self.order if g not in leaving) + tuple(
+            int(g) for g in entering
+        )
+        start = self._start(order)
+        if (
+            start is self._beta
+            and len(entering) == len(leaving) == 1
+            and (self._model is not None)
+        ):
+            # Priced case: the second-order model's point on S'.
+            start = self.swap_point(entering, leaving)
+        beta, loss, converged = self._minimize(order, start, self.max_iter, bar)
+        if not loss < bar:
+            return False  # Rejected case: the fit stays on S.
+        self._commit(order, beta, loss, converged)
+        return True
+
+    def _start(self, order):
+        """The trial point of swap_loss for ``order`` if any, else ``beta_S``."""
+        trial, self._trial = self._trial, None
+        if trial is not None and trial[0] == order:
+            # Trial case: continue from the point swap_loss reached.
+            return trial[1]
+        return self._beta
+
+    def _commit(self, order, beta, loss, converged):
+        self._beta, self.loss, self.order = beta, loss, order
+        self.failures += not converged
+        self._changed()
+        # The solver's last curvature factor, at (nearly) the committed point.
+        self._factor, self._last_factor = self._last_factor, None
+
+    def _minimize(self, order, start, max_iter, bar=None):
         """Restricted solve warm-started at ``start[coords]``; full-length result."""
+        self._last_factor = None
         coords = self.groups.coords(np.array(order, dtype=np.intp))
         beta = np.zeros(self.datafit.n_features)
         if coords.size == 0:
             return beta, self.loss_at_zero, True
-        sub = self.datafit.restrict(coords)
         target = self.tol * max(self.gradient_scale, np.finfo(float).tiny)
         values, loss, converged = self._solve(
-            sub, coords, start[coords], target, max_iter
+            coords, start[coords], target, max_iter, bar
         )
         beta[coords] = values
         return beta, float(loss), converged
@@ -124,6 +176,18 @@ class _IterativeRefit(Refit):
         """The last fitted ``beta_S``."""
         return self._beta.copy()
 
+    def snapshot(self):
+        """The current fit, for :meth:`restore`."""
+        return self.order, self._beta, self.loss
+
+    def restore(self, snapshot) -> float:
+        """Come back to a fit taken by :meth:`snapshot`, without a solve."""
+        self.order, self._beta, self.loss = snapshot
+        self._trial = None
+        self._changed()
+        self._factor = None
+        return self.loss
+
 
 class NewtonRefit(_IterativeRefit):
     """Damped Newton with Armijo backtracking (logistic and multinomial)."""
@@ -131,34 +195,70 @@ class NewtonRefit(_IterativeRefit):
     def __init__(self, datafit, groups, tol, max_iter):
         super().__init__(datafit, groups, tol, max_iter)
         self._curvature = CURVATURE[type(datafit)]
-        self._columns, self._outputs, _ = coefficient_layout(datafit)
+        self._columns, self._outputs, self._n_outputs = coefficient_layout(datafit)
 
-    def _solve(self, sub, coords, x, target, max_iter):
+    def _value_and_gradient(self, A, outputs, x, z):
+        """``L`` and its gradient over the restricted coordinates, from ``Z``."""
+        datafit = self.datafit
+        theta = datafit.dual_point_from_predictor(z)
+        value = datafit.loss_from_predictor(z) + 0.5 * datafit.ridge * float(x @ x)
+        if self._n_outputs == 1:
+            return value, datafit.ridge * x - A.T @ theta
+        grad = datafit.ridge * x
+        for o in range(self._n_outputs):
+            mask = outputs == o
+            grad[mask] -= A[:, mask].T @ theta[:, o]
+        return value, grad
+
+    def _support_inverse(self, coords, X_support, out_support, blocks):
+        """``H_SS^{-1}`` from the solver's last factor on ``S`` when there is one.
+
+        That factor is of the Hessian one Newton step before ``beta_S`` (the
+        solve stops at the gradient test), a step below the refit tolerance.
+        """
+        if self._factor is None or not np.array_equal(self._factor[0], np.sort(coords)):
+            return super()._support_inverse(coords, X_support, out_support, blocks)
+        sorted_coords, factor = self._factor
+        inverse, _ = potri(factor, lower=1)
+        inverse = np.tril(inverse) + np.tril(inverse, -1).T
+        position = np.searchsorted(sorted_coords, coords)
+        return inverse[np.ix_(position, position)]
+
+    def _solve(self, coords, x, target, max_iter, bar=None):
         A = self.datafit.X[:, self._columns[coords]]
         outputs = self._outputs[coords]
         diagonal = np.diag_indices(coords.size)
-        value, grad = sub.value_and_gradient(x)
+        z = restricted_predictor(A, outputs, x, self._n_outputs)
+        value, grad = self._value_and_gradient(A, outputs, x, z)
         for _ in range(max_iter):
             if np.linalg.norm(grad) <= target:
                 return x, value, True
-            hessian = self._curvature(
-                A, outputs, sub.linear_predictor(x), self.datafit.n_samples
-            )
+            hessian = self._curvature(A, outputs, z, self.datafit.n_samples)
             hessian[diagonal] += self.datafit.ridge
             hessian[diagonal] += _NEWTON_DAMPING * max(hessian[diagonal].max(), 1e-300)
-            try:
-                direction = -cho_solve(cho_factor(hessian, lower=True), grad)
-            except LinAlgError:
+            factor, info = potrf(hessian, lower=1, clean=0, overwrite_a=1)
+            if info == 0:
+                direction = -potrs(factor, grad, lower=1)[0]
+                self._last_factor = (coords, factor)
+            else:
                 # Numerically indefinite case: fall back to steepest descent.
                 direction = -grad
             slope = float(grad @ direction)
             if not slope < 0:
                 # Not a descent direction (rounding): steepest descent instead.
                 direction, slope = -grad, -float(grad @ grad)
+            elif bar is not None and value + slope > bar:
+                # Early rejection case: L stays above bar even if it drops by
+                # twice the Newton model's predicted decrease, -slope / 2.
+                return x, value, False
+            change = restricted_predictor(A, outputs, direction, self._n_outputs)
             step = 1.0
             for _ in range(_MAX_BACKTRACKS):
                 candidate = x + step * direction
-                new_value, new_grad = sub.value_and_gradient(candidate)
+                new_z = z + step * change
+                new_value, new_grad = self._value_and_gradient(
+                    A, outputs, candidate, new_z
+                )
                 if new_value <= value + _ARMIJO * step * slope:
                     break
                 if new_value - value <= _VALUE_ROUNDING * abs(value) and (
@@ -171,14 +271,15 @@ class NewtonRefit(_IterativeRefit):
             else:
                 # Line-search failure: no decrease measurable in double precision.
                 return x, value, bool(np.linalg.norm(grad) <= target)
-            x, value, grad = candidate, new_value, new_grad
+            x, z, value, grad = candidate, new_z, new_value, new_grad
         return x, value, bool(np.linalg.norm(grad) <= target)
 
 
 class LbfgsRefit(_IterativeRefit):
     """L-BFGS (scipy) for datafits without a Newton engine."""
 
-    def _solve(self, sub, coords, x, target, max_iter):
+    def _solve(self, coords, x, target, max_iter, bar=None):
+        sub = self.datafit.restrict(coords)
         result = minimize(
             sub.value_and_gradient,
             x,

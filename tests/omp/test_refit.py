@@ -15,9 +15,13 @@ def _reference_loss(datafit, groups, order):
     if len(order) == 0:
         return datafit.value(np.zeros(datafit.n_features))
     sub = datafit.restrict(groups.coords(np.array(order)))
-    result = minimize(sub.value_and_gradient, np.zeros(sub.n_features), jac=True,
-                      method="L-BFGS-B", options={"gtol": 1e-12, "ftol": 0.0,
-                                                  "maxiter": 5000})
+    result = minimize(
+        sub.value_and_gradient,
+        np.zeros(sub.n_features),
+        jac=True,
+        method="L-BFGS-B",
+        options={"gtol": 1e-12, "ftol": 0.0, "maxiter": 5000},
+    )
     return float(result.fun)
 
 
@@ -31,14 +35,14 @@ def test_restricted_optimum_matches_an_independent_solver(problem, data):
         order = order[: data.draw(st.integers(0, groups.n_groups))]
         loss = refit.fit(order)
         assert refit.order == tuple(order)
-        assert loss == pytest.approx(_reference_loss(datafit, groups, order),
-                                     rel=1e-8, abs=1e-12)
+        assert loss == pytest.approx(
+            _reference_loss(datafit, groups, order), rel=1e-8, abs=1e-12
+        )
         coef = refit.coef()
         assert loss == pytest.approx(datafit.value(coef), rel=1e-10, abs=1e-14)
         outside = ~np.isin(groups.group_of, order)
         assert np.all(coef[outside] == 0)
-        np.testing.assert_allclose(refit.gradient(), datafit.gradient(coef),
-                                   atol=1e-12)
+        np.testing.assert_allclose(refit.gradient(), datafit.gradient(coef), atol=1e-12)
 
 
 @settings(max_examples=25, deadline=None)
@@ -69,8 +73,9 @@ def test_quadratic_refit_is_exact_least_squares_and_grows_its_buffers():
     assert isinstance(refit, QuadraticRefit)
     order = list(rng.permutation(20))
     refit.fit(order)  # 200 columns: past the initial buffer of 64
-    np.testing.assert_allclose(refit.coef(), np.linalg.lstsq(X, y, rcond=None)[0],
-                               rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(
+        refit.coef(), np.linalg.lstsq(X, y, rcond=None)[0], rtol=1e-9, atol=1e-11
+    )
     refit.remove(3)  # from the middle: trailing factor updated in place
     refit.pop()
     kept = [order[i] for i in range(19) if i != 3]
@@ -108,3 +113,87 @@ def test_newton_refit_counts_failures():
     refit = make_refit(problem.datafit, problem.groups, tol=1e-14, max_iter=1)
     refit.fit([0, 1, 2])
     assert refit.failures == 1
+
+
+def _swap_case(problem, data):
+    """An engine fitted on a random support S, one group outside and S itself."""
+    n = problem.groups.n_groups
+    order = data.draw(st.permutations(range(n)))[: data.draw(st.integers(1, n - 1))]
+    refit = make_refit(problem.datafit, problem.groups, tol=1e-11)
+    refit.fit(order)
+    outside = [g for g in range(n) if g not in order]
+    return refit, list(order), outside
+
+
+@settings(max_examples=25, deadline=None)
+@given(problems(), st.data())
+def test_swap_prices_are_exact_for_squared_losses_and_leave_the_fit(problem, data):
+    refit, order, outside = _swap_case(problem, data)
+    loss, coef = refit.loss, refit.coef()
+    prices = refit.swap_prices(outside, order)
+    assert prices.shape == (len(outside), len(order))
+    assert np.all(np.isfinite(prices))
+    assert refit.order == tuple(order) and refit.loss == loss
+    np.testing.assert_array_equal(refit.coef(), coef)
+    if isinstance(refit, QuadraticRefit):
+        exact = np.array(
+            [[refit.swap_loss((i,), (j,)) for j in order] for i in outside]
+        )
+        np.testing.assert_allclose(prices, exact, rtol=1e-8, atol=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(problems(), st.data())
+def test_swap_point_is_the_model_minimizer_on_the_new_support(problem, data):
+    refit, order, outside = _swap_case(problem, data)
+    i, j = data.draw(st.sampled_from(outside)), data.draw(st.sampled_from(order))
+    point = refit.swap_point((i,), (j,))
+    allowed = np.isin(problem.groups.group_of, [g for g in order if g != j] + [i])
+    assert np.all(point[~allowed] == 0)
+    if isinstance(refit, QuadraticRefit):
+        # The model is the loss: its minimizer is the exact refit.
+        price = refit.swap_prices([i], [j])[0, 0]
+        assert problem.datafit.value(point) == pytest.approx(price, rel=1e-8, abs=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(problems(), st.data())
+def test_try_swap_keeps_a_swap_only_below_the_bar(problem, data):
+    refit, order, outside = _swap_case(problem, data)
+    i, j = data.draw(st.sampled_from(outside)), data.draw(st.sampled_from(order))
+    loss, coef = refit.loss, refit.coef()
+    refit.swap_prices([i], [j])  # the iterative engines start from the model
+    assert not refit.try_swap((i,), (j,), -np.inf)  # nothing is below -inf
+    assert refit.order == tuple(order) and refit.loss == pytest.approx(loss)
+    np.testing.assert_allclose(refit.coef(), coef, rtol=1e-9, atol=1e-12)
+    assert refit.try_swap((i,), (j,), np.inf)
+    new = [g for g in order if g != j] + [i]
+    assert set(refit.order) == set(new)
+    assert refit.loss == pytest.approx(
+        _reference_loss(problem.datafit, problem.groups, sorted(new)),
+        rel=1e-8,
+        abs=1e-12,
+    )
+
+
+def test_snapshot_restores_the_fit():
+    problem = make_problem("logistic", n_groups=6, group_size=2, seed=2)
+    for datafit in (
+        problem.datafit,
+        LeastSquares(problem.datafit.X, problem.datafit.y),
+    ):
+        refit = make_refit(datafit, problem.groups)
+        loss = refit.fit([0, 2, 4])
+        coef, snapshot = refit.coef(), refit.snapshot()
+        refit.fit([1, 3])
+        assert refit.restore(snapshot) == pytest.approx(loss, rel=1e-12)
+        assert set(refit.order) == {0, 2, 4}
+        np.testing.assert_allclose(refit.coef(), coef, rtol=1e-10, atol=1e-14)
+
+
+def test_swap_prices_survive_a_rank_deficient_support():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((5, 12))  # more columns than samples, no ridge
+    refit = make_refit(LeastSquares(X, rng.standard_normal(5)), Groups.equal(12, 3))
+    refit.fit([0, 1])
+    assert np.all(np.isfinite(refit.swap_prices([2, 3], [0, 1])))
