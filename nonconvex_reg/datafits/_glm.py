@@ -29,7 +29,7 @@ from __future__ import annotations
 import copy
 
 import numpy as np
-from scipy.linalg import eigh
+from scipy.linalg import LinAlgError, eigh
 
 from .._validation import check_array, check_scalar
 from ..groups import Groups
@@ -49,8 +49,14 @@ def _squared_spectral_norm(X) -> float:
     if X.size == 0:
         return 0.0
     gram = X.T @ X if X.shape[1] <= X.shape[0] else X @ X.T
-    top = eigh(gram, eigvals_only=True, subset_by_index=[gram.shape[0] - 1] * 2)
-    return float(max(top[0], 0.0))
+    try:
+        top = eigh(gram, eigvals_only=True, subset_by_index=[gram.shape[0] - 1] * 2)[0]
+    except LinAlgError:
+        # LAPACK's subset driver (syevr) fails with "Internal Error" when every
+        # eigenvalue is equal, e.g. on an exactly orthogonal design (issue 3);
+        # the full symmetric solver has no such case.
+        top = np.linalg.eigvalsh(gram)[-1]
+    return float(max(top, 0.0))
 
 
 def _batched_squared_spectral_norms(X, column_sets) -> np.ndarray:

@@ -118,3 +118,11 @@ def test_bad_targets_are_rejected(rng):
         LeastSquares(X.astype(complex), np.zeros(5))
     with pytest.raises(TypeError, match="`ridge`"):
         LeastSquares(X, np.zeros(5), ridge="0.1")
+
+
+def test_lipschitz_of_an_exactly_orthogonal_design(rng):
+    # Issue 3: LAPACK's subset eigensolver fails when every eigenvalue of the
+    # Gram matrix is equal; X^T X / n = I gives L = 1 exactly.
+    Q, _ = np.linalg.qr(rng.standard_normal((500, 50)))
+    datafit = LeastSquares(Q * np.sqrt(500), rng.standard_normal(500))
+    assert datafit.lipschitz() == pytest.approx(1.0, rel=1e-12)
