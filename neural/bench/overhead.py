@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import json
 import statistics
-import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -51,7 +50,14 @@ from ..cli_types import positive_int
 from ..export.speed import speed_report
 from ..models import criteo_tower, resnet18
 from ..pruning import METHODS, prune
-from .results import DEFAULT_RESULTS, run_metadata, save_figure, write_results
+from .results import (
+    add_output_arguments,
+    print_record,
+    progress_bar,
+    run_metadata,
+    save_figure,
+    write_results,
+)
 
 __all__ = [
     "HELP",
@@ -555,39 +561,15 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--threads", type=positive_int, default=2, help="torch threads (default 2)"
     )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=DEFAULT_RESULTS,
-        metavar="DIR",
-        help=f"folder for overhead.{{json,md,png}} (default {DEFAULT_RESULTS})",
-    )
-    parser.add_argument("--json", action="store_true", help="print the record as JSON")
+    add_output_arguments(parser, "overhead.{json,md,png}")
 
 
 def run(args) -> int:
     """Run the benchmark for parsed ``args``, write the files, print the report."""
-    from tqdm import tqdm
-
-    with tqdm(
-        desc="sapp bench overhead",
-        unit="run",
-        file=sys.stderr,
-        disable=args.json or not sys.stderr.isatty(),
-    ) as bar:
-
-        def progress(done, total, label):
-            bar.total = total
-            bar.set_postfix_str(label, refresh=False)
-            bar.update(done - bar.n)
-
+    with progress_bar("sapp bench overhead", "run", args.json) as progress:
         record = overhead_benchmark(
             quick=args.quick, threads=args.threads, progress=progress
         )
     paths = save_overhead(record, args.out)
-    if args.json:
-        print(json.dumps(record, indent=2))
-    else:
-        print(overhead_markdown(record))
-        print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
+    print_record(record, overhead_markdown(record), paths, args.json)
     return 0

@@ -68,7 +68,7 @@ import numpy as np
 from nonconvex_reg._validation import check_int
 
 from .. import cli_types
-from .results import DEFAULT_RESULTS, run_metadata
+from .results import add_output_arguments, run_metadata
 
 __all__ = [
     "METHODS",
@@ -461,13 +461,7 @@ def add_arguments(parser) -> None:
         default=2,
         help="worker processes, one torch thread each (default 2)",
     )
-    parser.add_argument(
-        "--out",
-        default=str(DEFAULT_RESULTS),
-        metavar="DIR",
-        help=f"results folder (default {DEFAULT_RESULTS})",
-    )
-    parser.add_argument("--json", action="store_true", help="print the record as JSON")
+    add_output_arguments(parser, "pruning.{json,md} and pruning_<task>.png")
 
 
 def _restrict(grid: PruningGrid, blocks, sparsities) -> PruningGrid:

@@ -8,6 +8,7 @@ never leaves a half-written result.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -17,7 +18,15 @@ from pathlib import Path
 
 from .._atomic import atomic_file
 
-__all__ = ["DEFAULT_RESULTS", "run_metadata", "save_figure", "write_results"]
+__all__ = [
+    "DEFAULT_RESULTS",
+    "add_output_arguments",
+    "print_record",
+    "progress_bar",
+    "run_metadata",
+    "save_figure",
+    "write_results",
+]
 
 #: Where ``sapp bench`` writes unless told otherwise (relative to the working
 #: folder: run it from the repository root to update the committed results).
@@ -70,3 +79,39 @@ def save_figure(figure, path) -> Path:
         figure.savefig(tmp, format="png", dpi=150, bbox_inches="tight")
     plt.close(figure)
     return path
+
+
+def add_output_arguments(parser, files: str) -> None:
+    """``--out DIR`` (default :data:`DEFAULT_RESULTS`) and ``--json``."""
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_RESULTS,
+        metavar="DIR",
+        help=f"folder for {files} (default {DEFAULT_RESULTS})",
+    )
+    parser.add_argument("--json", action="store_true", help="print the record as JSON")
+
+
+@contextlib.contextmanager
+def progress_bar(desc: str, unit: str, disable: bool):
+    """A tqdm bar on stderr; yields ``progress(done, total, label)`` to advance it."""
+    from tqdm import tqdm
+
+    with tqdm(desc=desc, unit=unit, file=sys.stderr, disable=disable) as bar:
+
+        def progress(done, total, label):
+            bar.total = total
+            bar.set_postfix_str(label[:60], refresh=False)
+            bar.update(done - bar.n)
+
+        yield progress
+
+
+def print_record(record: dict, markdown: str, paths, as_json: bool) -> None:
+    """Print the record as JSON, or its Markdown and the files written."""
+    if as_json:
+        print(json.dumps(record, indent=2))
+    else:
+        print(markdown)
+        print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)

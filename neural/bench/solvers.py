@@ -59,15 +59,12 @@ are wall-clock on whatever else the machine runs: compare solvers within one run
 from __future__ import annotations
 
 import importlib.util
-import json
 import statistics
-import sys
 import time
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -88,7 +85,12 @@ from nonconvex_reg._validation import check_int, check_scalar
 from nonconvex_reg.solvers.objectives import objective_value
 
 from ..cli_types import non_negative_int
-from .results import DEFAULT_RESULTS, run_metadata
+from .results import (
+    add_output_arguments,
+    print_record,
+    progress_bar,
+    run_metadata,
+)
 from .solvers_peers import LOSSES, OMP, ORACLE, SOLVER_NAMES, SOLVERS
 
 __all__ = [
@@ -537,37 +539,16 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--seed", type=non_negative_int, default=0, help="instance seed (default 0)"
     )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=DEFAULT_RESULTS,
-        metavar="DIR",
-        help=f"folder for solvers.{{json,md,png}} (default {DEFAULT_RESULTS})",
-    )
-    parser.add_argument("--json", action="store_true", help="print the record as JSON")
+    add_output_arguments(parser, "solvers.{json,md,png}")
 
 
 def run(args) -> int:
     """Run the benchmark for parsed ``args``, write the files, print the report."""
-    from tqdm import tqdm
-
     # Imported here: the report module imports this one.
     from .solvers_report import save_solvers, solver_markdown
 
-    with tqdm(
-        desc="sapp bench solvers", unit="dataset", file=sys.stderr, disable=args.json
-    ) as bar:
-
-        def progress(done, total, label):
-            bar.total = total
-            bar.set_postfix_str(label[:60], refresh=False)
-            bar.update(done - bar.n)
-
+    with progress_bar("sapp bench solvers", "dataset", args.json) as progress:
         record = solver_benchmark(quick=args.quick, seed=args.seed, progress=progress)
     paths = save_solvers(record, args.out)
-    if args.json:
-        print(json.dumps(record, indent=2))
-    else:
-        print(solver_markdown(record))
-        print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
+    print_record(record, solver_markdown(record), paths, args.json)
     return 0
