@@ -53,6 +53,7 @@ from abess.linear import LinearRegression, LogisticRegression
 from sklearn.linear_model import orthogonal_mp
 from threadpoolctl import threadpool_limits
 
+from neural.bench.solvers import planted_groups
 from nonconvex_reg import (
     ConvergenceWarning,
     GroupLassoPenalty,
@@ -78,20 +79,7 @@ TIE = 1e-9  # relative slack for "loss <= abess's loss" (rounding)
 def planted(loss, k, level, rho, seed, n=500, p=5000, size=10):
     """X, y (y in {-1, +1} for logistic) and the planted groups."""
     rng = np.random.default_rng([SEED, seed, k, int(10 * level), int(10 * rho)])
-    X = rng.standard_normal((n, p))
-    if rho:
-        X = np.sqrt(1 - rho) * X + np.sqrt(rho) * rng.standard_normal((n, 1))
-    active = np.sort(rng.choice(p // size, k, replace=False))
-    beta = np.zeros(p)
-    for g in active:
-        beta[g * size:(g + 1) * size] = rng.standard_normal(size)
-    signal = X @ beta
-    if loss == "least_squares":
-        y = signal + np.sqrt(np.var(signal) / level) * rng.standard_normal(n)
-    else:
-        signal *= level / np.std(signal)
-        y = np.where(rng.random(n) < 1 / (1 + np.exp(-signal)), 1.0, -1.0)
-    return X, y, active
+    return planted_groups(rng, loss, n, p // size, size, k, level, rho)
 
 
 def datafit_for(loss, X, y):

@@ -100,6 +100,7 @@ __all__ = [
     "SOLVER_NAMES",
     "TARGETS",
     "add_arguments",
+    "planted_groups",
     "run",
     "solver_benchmark",
 ]
@@ -233,22 +234,41 @@ class _Instance:
 
 
 def _planted(dataset, n_active, level, seed):
+    """:func:`planted_groups` for one dataset of the benchmark."""
+    return planted_groups(
+        np.random.default_rng(seed),
+        dataset.datafit,
+        dataset.n_samples,
+        dataset.n_groups,
+        dataset.group_size,
+        n_active,
+        level,
+        dataset.rho,
+    )
+
+
+def planted_groups(rng, datafit, n_samples, n_groups, group_size, n_active, level, rho):
     """Gaussian design (equicorrelated ``rho``) with ``n_active`` planted groups.
 
     Least squares: noise variance ``var(X beta) / level``; logistic: labels in
-    {-1, +1} drawn from the model with ``std(X beta) = level``.
+    {-1, +1} drawn from the model with ``std(X beta) = level``. The draws come
+    from ``rng`` in a fixed order (``benchmarks/bench_omp.py`` shares them).
+
+    Returns
+    -------
+    X, y, active : ndarray
+        Design, response and the sorted planted group ids.
     """
-    rng = np.random.default_rng(seed)
-    n, size, rho = dataset.n_samples, dataset.group_size, dataset.rho
-    X = rng.standard_normal((n, dataset.n_groups * size))
+    n, size = n_samples, group_size
+    X = rng.standard_normal((n, n_groups * size))
     if rho:
         X = np.sqrt(1 - rho) * X + np.sqrt(rho) * rng.standard_normal((n, 1))
-    active = np.sort(rng.choice(dataset.n_groups, n_active, replace=False))
+    active = np.sort(rng.choice(n_groups, n_active, replace=False))
     beta = np.zeros(X.shape[1])
     for g in active:
         beta[g * size : (g + 1) * size] = rng.standard_normal(size)
     signal = X @ beta
-    if dataset.datafit == "least_squares":
+    if datafit == "least_squares":
         y = signal + np.sqrt(np.var(signal) / level) * rng.standard_normal(n)
     else:
         signal *= level / np.std(signal)
