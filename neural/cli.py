@@ -48,6 +48,7 @@ def _verify(args) -> int:
 
 def _demo(args) -> int:
     from neural.bench import pruning, pruning_report
+    from neural.bench.results import progress_bar
 
     if not args.json:
         print(
@@ -61,15 +62,8 @@ def _demo(args) -> int:
     record = None
     if not args.no_pruning:
         grids = pruning.default_grids("demo", seeds=range(args.seed, args.seed + 3))
-        total = sum(
-            len(g.seeds) * (1 + len(g.blocks) * len(g.sparsities) * 4) for g in grids
-        )
-        with tqdm(
-            total=total, desc="training", unit="run", file=sys.stderr, disable=args.json
-        ) as bar:
-            record = pruning.pruning_benchmark(
-                grids, jobs=args.jobs, progress=lambda _row: bar.update()
-            )
+        with progress_bar("training", "run", args.json) as progress:
+            record = pruning.pruning_benchmark(grids, jobs=args.jobs, progress=progress)
         written = pruning_report.write_pruning_results(record, args.out, "demo")
     if args.json:
         print(

@@ -68,7 +68,7 @@ import numpy as np
 from nonconvex_reg._validation import check_int
 
 from .. import cli_types
-from .results import add_output_arguments, run_metadata
+from .results import add_output_arguments, print_record, progress_bar, run_metadata
 
 __all__ = [
     "METHODS",
@@ -350,7 +350,8 @@ def pruning_benchmark(
         Workers are spawned, so a script calling this with ``jobs > 1`` needs
         the ``if __name__ == "__main__":`` guard.
     progress : callable, optional
-        Called with each finished cell's row.
+        ``progress(done, total, label)`` after each finished cell, as the other
+        benchmarks call it (:func:`neural.bench.results.progress_bar`).
     workdir : path, optional
         Where the synthetic Criteo data are written (default: a temporary
         folder, removed afterwards).
@@ -401,23 +402,25 @@ def pruning_benchmark(
 
 
 def _run_cells(cells, jobs, progress) -> list[dict]:
+    rows = [None] * len(cells)
+
+    def finished(i, row):
+        rows[i] = row
+        if progress is not None:
+            done = sum(r is not None for r in rows)
+            progress(done, len(cells), f"{row['task']} {row['method']}")
+
     if jobs == 1:
-        rows = []
-        for cell in cells:
-            rows.append(run_cell(cell))
-            if progress is not None:
-                progress(rows[-1])
+        for i, cell in enumerate(cells):
+            finished(i, run_cell(cell))
         return rows
     context = multiprocessing.get_context("spawn")
-    rows = [None] * len(cells)
     with concurrent.futures.ProcessPoolExecutor(
         jobs, mp_context=context, initializer=_worker_init
     ) as pool:
         futures = {pool.submit(run_cell, cell): i for i, cell in enumerate(cells)}
         for future in concurrent.futures.as_completed(futures):
-            rows[futures[future]] = future.result()
-            if progress is not None:
-                progress(rows[futures[future]])
+            finished(futures[future], future.result())
     return rows
 
 
@@ -487,8 +490,6 @@ def _restrict(grid: PruningGrid, blocks, sparsities) -> PruningGrid:
 
 def run(args) -> int:
     """Run ``sapp bench pruning``; returns the exit status."""
-    from tqdm import tqdm
-
     # Imported here: the report module imports this one.
     from .pruning_report import pruning_markdown, write_pruning_results
 
@@ -502,24 +503,11 @@ def run(args) -> int:
     except ValueError as error:
         print(f"sapp bench pruning: error: {error}", file=sys.stderr)
         return 2
-    n_cells = sum(
-        len(g.seeds) * (1 + len(g.blocks) * len(g.sparsities) * len(args.methods))
-        for g in grids
-    )
-    with tqdm(
-        total=n_cells, desc="training", unit="run", file=sys.stderr, disable=args.json
-    ) as bar:
+    with progress_bar("training", "run", args.json) as progress:
         record = pruning_benchmark(
-            grids,
-            methods=args.methods,
-            jobs=args.jobs,
-            progress=lambda _row: bar.update(),
+            grids, methods=args.methods, jobs=args.jobs, progress=progress
         )
     stem = "pruning_quick" if args.quick else "pruning"
     written = write_pruning_results(record, args.out, stem)
-    if args.json:
-        print(json.dumps(record, indent=2))
-    else:
-        print(pruning_markdown(record))
-        print("wrote " + ", ".join(str(p) for p in written))
+    print_record(record, pruning_markdown(record), written, args.json)
     return 0

@@ -267,3 +267,14 @@ def test_blocks_and_sparsities_options_cut_the_grid():
 def test_cli_refuses_a_block_outside_the_grid_with_exit_two(capsys):
     assert main(["bench", "pruning", "--tasks", "criteo", "--blocks", "7"]) == 2
     assert "`--blocks` must be among" in capsys.readouterr().err
+
+
+def test_progress_reports_done_and_total_after_each_cell():
+    calls = []
+    grid = PruningGrid(
+        "mnist1d", (16,), (0.9,), (0,), steps=5, overrides=(("data.n_samples", 300),)
+    )
+    pruning_benchmark(
+        [grid], methods=("sapp",), jobs=1, progress=lambda *a: calls.append(a)
+    )
+    assert calls == [(1, 2, "mnist1d dense"), (2, 2, "mnist1d sapp")]
