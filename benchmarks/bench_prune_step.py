@@ -32,7 +32,9 @@ def markdown(rows, meta):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="short runs, 1 round")
+    parser.add_argument(
+        "--quick", action="store_true", help="short runs (60 Criteo, 12 ResNet steps)"
+    )
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

@@ -44,6 +44,23 @@ def test_record_has_a_step_row_for_every_method(tiny_record):
     assert record["bar"] == STEP_BAR
 
 
+def test_rounds_rotate_the_order_and_report_the_best_round():
+    labels = []
+    rows = overhead.step_time_benchmark(
+        ["criteo"], steps=2, rounds=2, progress=lambda *args: labels.append(args[2])
+    )
+    methods = ["dense", *METHODS]
+    assert labels[1:] == [
+        *(f"criteo {m}" for m in methods),
+        *(f"criteo {m}" for m in methods[1:] + methods[:1]),
+    ]
+    dense = rows[0]
+    for row in rows:
+        assert len(row["runs_ms"]) == 2
+        assert row["time_ms"] == min(row["runs_ms"])
+        assert row["ratio_to_dense"] == row["time_ms"] / dense["time_ms"]
+
+
 def test_record_has_an_inference_row_per_batch(tiny_record):
     record, _ = tiny_record
     rows = record["inference"]
