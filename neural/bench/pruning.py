@@ -34,7 +34,7 @@ Markdown states, cell by cell, whether SA++ wins (its mean beats every other
 method's by more than the larger of the two standard deviations), ties or loses.
 
 Grids, each with 3 seeds, and their cost on the 2-core development machine
-(``jobs=2``; CPU time measured, wall time on an idle machine about half of it):
+(``jobs=2``, idle; CPU time is the workers' user time):
 
 ========  ===========================  ===============================  ===========
 mode      criteo (blocks, sparsities)  mnist1d (blocks, sparsities)     CPU time
@@ -432,8 +432,8 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="the small grid (8 CPU-minutes, about 5 minutes on 2 idle cores) "
-        "instead of the full one (about 80 CPU-minutes)",
+        help="the small grid (3.5 minutes on 2 idle cores) instead of the full "
+        "one (about 80 CPU-minutes)",
     )
     parser.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
     parser.add_argument(
@@ -464,6 +464,15 @@ def add_arguments(parser) -> None:
         default=2,
         help="worker processes, one torch thread each (default 2)",
     )
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        metavar="REFERENCE.json",
+        help="also compare this run with an earlier record (e.g. the committed "
+        "benchmarks/results/pruning_quick.json): exit status 1 when a cell's mean "
+        "differs by more than its std over seeds; with --json the comparison is "
+        "printed under the key 'comparison'",
+    )
     add_output_arguments(parser, "pruning.{json,md} and pruning_<task>.png")
 
 
@@ -488,13 +497,31 @@ def _restrict(grid: PruningGrid, blocks, sparsities) -> PruningGrid:
     )
 
 
+def _read_reference(path: Path) -> dict:
+    """The record at ``path`` (``--compare``), checked to hold benchmark rows."""
+    try:
+        reference = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise ValueError(
+            f"`--compare` must name a readable JSON record: {error}"
+        ) from None
+    if not isinstance(reference, dict) or not isinstance(reference.get("rows"), list):
+        raise ValueError(
+            f"`--compare` must name a record of sapp bench pruning (a JSON object "
+            f"with 'rows'); {path} is not one."
+        )
+    return reference
+
+
 def run(args) -> int:
     """Run ``sapp bench pruning``; returns the exit status."""
-    # Imported here: the report module imports this one.
+    # Imported here: the report modules import this one.
+    from .pruning_compare import compare_records, comparison_markdown
     from .pruning_report import pruning_markdown, write_pruning_results
 
     mode = "quick" if args.quick else "full"
     try:
+        reference = None if args.compare is None else _read_reference(args.compare)
         grids = [
             _restrict(grid, args.blocks, args.sparsities)
             for grid in default_grids(mode, range(args.seeds))
@@ -509,5 +536,19 @@ def run(args) -> int:
         )
     stem = "pruning_quick" if args.quick else "pruning"
     written = write_pruning_results(record, args.out, stem)
-    print_record(record, pruning_markdown(record), written, args.json)
-    return 0
+    if reference is None:
+        print_record(record, pruning_markdown(record), written, args.json)
+        return 0
+    try:
+        comparison = compare_records(reference, record)
+    except ValueError as error:
+        print_record(record, pruning_markdown(record), written, args.json)
+        print(f"sapp bench pruning: error: {error}", file=sys.stderr)
+        return 2
+    text = (
+        pruning_markdown(record)
+        + "\n"
+        + comparison_markdown(comparison, str(args.compare))
+    )
+    print_record({**record, "comparison": comparison}, text, written, args.json)
+    return 0 if comparison["matches"] else 1

@@ -20,6 +20,7 @@ from .pruning import DENSE
 from .results import save_figure, write_results
 
 __all__ = [
+    "PRIMARY_METRIC",
     "plot_pruning",
     "pruning_markdown",
     "summarize",
@@ -35,7 +36,7 @@ _LABELS = {
     "sapp": "SA++",
 }
 #: The metric each task is ranked by, and whether larger is better.
-_PRIMARY = {"criteo": ("loss", False), "mnist1d": ("accuracy", True)}
+PRIMARY_METRIC = {"criteo": ("loss", False), "mnist1d": ("accuracy", True)}
 
 
 # ---------------------------------------------------------------------- summary
@@ -94,7 +95,7 @@ def verdicts(record: dict) -> list[dict]:
     out = []
     for grid in record["grids"]:
         task = grid["task"]
-        metric, larger_better = _PRIMARY[task]
+        metric, larger_better = PRIMARY_METRIC[task]
         for block in grid["blocks"]:
             for sparsity in grid["sparsities"]:
                 sapp = _lookup(cells, task, "sapp", block, sparsity)

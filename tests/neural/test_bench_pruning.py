@@ -7,6 +7,7 @@ import pytest
 
 from neural.bench import pruning, pruning_report
 from neural.bench.pruning import PruningGrid, default_grids, pruning_benchmark
+from neural.bench.pruning_compare import compare_records, comparison_markdown
 from neural.bench.pruning_report import pruning_markdown, summarize, verdicts
 from neural.cli import main
 
@@ -188,6 +189,59 @@ def test_cli_refuses_bad_options_with_exit_two(argv):
     assert exit_info.value.code == 2
 
 
+# A rerun against a reference record
+
+
+def _table_record(acc_sapp):
+    table = {("acdc", 8): (0.70, 0.74), ("sapp", 8): acc_sapp}
+    return _record(_accuracy_rows(table), blocks=(8,), methods=("acdc", "sapp"))
+
+
+def test_identical_records_match_with_zero_difference():
+    reference = _table_record((0.80, 0.84))
+    result = compare_records(reference, json.loads(json.dumps(reference)))
+    assert result["matches"]
+    assert result["matched_runs"] == 6 and result["unmatched_runs"] == 0
+    assert result["max_abs_difference"] == {"accuracy": 0.0}
+    assert len(result["cells"]) == 3  # dense, acdc, sapp
+    assert "matches the reference" in comparison_markdown(result, "ref.json")
+
+
+def test_a_shift_within_the_std_matches_and_beyond_it_does_not():
+    reference = _table_record((0.80, 0.84))  # std 0.028
+    within = compare_records(reference, _table_record((0.82, 0.86)))
+    assert within["matches"]
+    assert within["max_abs_difference"]["accuracy"] == pytest.approx(0.02)
+    beyond = compare_records(reference, _table_record((0.90, 0.94)))
+    assert not beyond["matches"]
+    (cell,) = [c for c in beyond["cells"] if not c["within"]]
+    assert (cell["method"], cell["block"], cell["metric"]) == ("sapp", 8, "accuracy")
+    assert cell["difference"] == pytest.approx(0.10)
+    text = comparison_markdown(beyond, "ref.json")
+    assert "does NOT match" in text and "| mnist1d | sapp | 8 | 90% |" in text
+
+
+def test_runs_of_other_lengths_are_not_matched():
+    reference = _table_record((0.80, 0.84))
+    longer = _table_record((0.80, 0.84))
+    for row in longer["rows"]:
+        row["steps"] = 20
+    with pytest.raises(ValueError, match="shares no run"):
+        compare_records(reference, longer)
+    longer["rows"] += reference["rows"][:2]  # the dense runs of 10 steps
+    result = compare_records(reference, longer)
+    assert (result["matched_runs"], result["unmatched_runs"]) == (2, 6)
+
+
+@pytest.mark.parametrize("content", [None, "not json", '{"no": "rows"}'])
+def test_cli_refuses_a_bad_reference_before_training(tmp_path, capsys, content):
+    path = tmp_path / "reference.json"
+    if content is not None:
+        path.write_text(content)
+    assert main(["bench", "pruning", "--compare", str(path)]) == 2
+    assert "`--compare` must name" in capsys.readouterr().err
+
+
 # Real (tiny) runs
 
 
@@ -267,6 +321,42 @@ def test_blocks_and_sparsities_options_cut_the_grid():
 def test_cli_refuses_a_block_outside_the_grid_with_exit_two(capsys):
     assert main(["bench", "pruning", "--tasks", "criteo", "--blocks", "7"]) == 2
     assert "`--blocks` must be among" in capsys.readouterr().err
+
+
+def test_a_rerun_reproduces_every_metric_exactly():
+    grid = PruningGrid(
+        "mnist1d", (16,), (0.9,), (0, 1), steps=6, overrides=(("data.n_samples", 300),)
+    )
+    first, second = (
+        pruning_benchmark([grid], methods=("acdc", "sapp"), jobs=1) for _ in range(2)
+    )
+    result = compare_records(first, second)
+    assert result["matches"] and result["matched_runs"] == 6
+    assert set(result["max_abs_difference"].values()) == {0.0}
+
+
+def test_cli_compare_prints_the_comparison_and_sets_the_exit_status(
+    tmp_path, monkeypatch, capsys
+):
+    grid = PruningGrid(
+        "mnist1d", (16,), (0.9,), (0,), steps=5, overrides=(("data.n_samples", 300),)
+    )
+    monkeypatch.setattr(pruning, "default_grids", lambda mode, seeds: [grid])
+    argv = ["bench", "pruning", "--quick", "--methods", "sapp", "--seeds", "1"]
+    argv += ["--jobs", "1"]
+    assert main([*argv, "--out", str(tmp_path / "a")]) == 0
+    reference = tmp_path / "a" / "pruning_quick.json"
+    capsys.readouterr()
+    assert main([*argv, "--out", str(tmp_path / "b"), "--compare", str(reference)]) == 0
+    assert "matches the reference: 2 runs compared" in capsys.readouterr().out
+    changed = json.loads(reference.read_text())
+    changed["rows"][-1]["accuracy"] += 0.5  # one seed: any change is beyond noise
+    reference.write_text(json.dumps(changed))
+    argv += ["--out", str(tmp_path / "c"), "--compare", str(reference), "--json"]
+    assert main(argv) == 1
+    comparison = json.loads(capsys.readouterr().out)["comparison"]
+    assert not comparison["matches"]
+    assert comparison["max_abs_difference"]["accuracy"] == pytest.approx(0.5)
 
 
 def test_progress_reports_done_and_total_after_each_cell():
