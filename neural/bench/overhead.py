@@ -30,12 +30,10 @@ Inference. Criteo tower with its first layer pruned 90% in 10x10 blocks;
 ResNet-18 (width 64, 32x32 inputs) with every layer of >= 100 blocks pruned 90%
 in 16x16 blocks, each layer exported only where it measured faster at batch 64.
 
-Run time, 2 threads on the 2-core development machine: ``--quick`` about 1
-minute and the full run about 6 minutes when idle (estimated from the idle step
-times of benchmarks/results/prune_step.md: about 17 ms a Criteo step, 205 ms a
-ResNet step); with the machine shared (load average about 7) the quick run took
-about 14 minutes. Timings mean something on an idle machine only; compare ratios
-within one run, not absolute times across runs. ``benchmarks/bench_prune_step.py``
+Run time, 2 threads on the idle 2-core development machine: ``--quick`` about
+2 minutes and the full run 9 minutes (measured). Timings mean something on an
+idle machine only; compare ratios within one run, not absolute times across
+runs. ``benchmarks/bench_prune_step.py``
 runs the step-time half on its own.
 """
 
@@ -344,8 +342,8 @@ def overhead_benchmark(
     Parameters
     ----------
     quick : bool, default=False
-        The short configuration (on an idle 2-core machine about 1 minute
-        instead of 6).
+        The short configuration (on an idle 2-core machine about 2 minutes
+        instead of 9).
     threads : int, default=2
         Torch intra-op threads during the run (restored afterwards).
     models : sequence of {"criteo", "resnet18"}, default=MODELS
@@ -563,7 +561,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="short runs (about 1 minute on an idle 2-core machine)",
+        help="short runs (about 2 minutes on an idle 2-core machine)",
     )
     parser.add_argument(
         "--threads", type=positive_int, default=2, help="torch threads (default 2)"

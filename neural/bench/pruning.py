@@ -36,18 +36,16 @@ method's by more than the larger of the two standard deviations), ties or loses.
 Grids, each with 3 seeds, and their cost on the 2-core development machine
 (``jobs=2``, idle; CPU time is the workers' user time):
 
-========  ===========================  ===============================  ===========
-mode      criteo (blocks, sparsities)  mnist1d (blocks, sparsities)     CPU time
-========  ===========================  ===============================  ===========
-quick     10, 20; 0.95                 8, 16; 0.8, 0.95 (500 steps)     8 min
-full      5, 10, 20; 0.9 ... 0.99      4, 8, 16; 0.7 ... 0.95 (3000)    ~80 min
-========  ===========================  ===============================  ===========
+========  ===========================  ===============================  ====  =====
+mode      criteo (blocks, sparsities)  mnist1d (blocks, sparsities)     wall  CPU
+========  ===========================  ===============================  ====  =====
+quick     10, 20; 0.95                 8, 16; 0.8, 0.95 (500 steps)     3.5m  6.7m
+full      5, 10, 20; 0.9 ... 0.99      4, 8, 16; 0.7 ... 0.95 (3000)    33m   64m
+========  ===========================  ===============================  ====  =====
 
-A Criteo cell costs about 13 s of CPU, an MNIST-1D cell about 3 s per 500 steps;
-the full figure is estimated from those (the full grid has not yet run end to
-end). ``--tasks``, ``--blocks`` and ``--sparsities`` run part of a grid.
-
-Both with 3 seeds. Writes ``pruning.{json,md}`` and ``pruning_<task>.png``
+(78 and 330 runs.) ``--tasks``, ``--blocks`` and ``--sparsities`` run part of a
+grid; ``--compare`` checks a rerun against a record (:mod:`.pruning_compare`).
+Writes ``pruning.{json,md}`` and ``pruning_<task>.png``
 (``pruning_quick.*`` in quick mode, so a quick run never overwrites the full one);
 the summaries, verdicts, tables and plots are in :mod:`neural.bench.pruning_report`.
 """
@@ -433,7 +431,7 @@ def add_arguments(parser) -> None:
         "--quick",
         action="store_true",
         help="the small grid (3.5 minutes on 2 idle cores) instead of the full "
-        "one (about 80 CPU-minutes)",
+        "one (33 minutes)",
     )
     parser.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
     parser.add_argument(
