@@ -63,7 +63,12 @@ def _demo(args) -> int:
     if not args.no_pruning:
         grids = pruning.default_grids("demo", seeds=range(args.seed, args.seed + 3))
         with progress_bar("training", "run", args.json) as progress:
-            record = pruning.pruning_benchmark(grids, jobs=args.jobs, progress=progress)
+            record = pruning.pruning_benchmark(
+                grids,
+                methods=pruning.PAPER_METHODS,
+                jobs=args.jobs,
+                progress=progress,
+            )
         written = pruning_report.write_pruning_results(record, args.out, "demo")
     if args.json:
         print(

@@ -31,6 +31,7 @@ __all__ = [
 _LABELS = {
     DENSE: "dense",
     "magnitude": "magnitude",
+    "gmp": "gradual magnitude",
     "powerprop": "block powerprop",
     "acdc": "ACDC",
     "sapp": "SA++",
