@@ -131,8 +131,9 @@ def _add_bench(verbs) -> None:
     speed.add_argument("--json", action="store_true", help="print the record as JSON")
     speed.set_defaults(handler=_bench_speed)
     text = (
-        "magnitude, block powerprop, ACDC and SA++ x block sizes x sparsities on "
-        "the planted Criteo teacher and MNIST-1D (mean ± std over seeds, plots)"
+        "magnitude (one-shot and gradual), block powerprop, ACDC and SA++ x block "
+        "sizes x sparsities on the planted Criteo teacher and MNIST-1D (mean ± std "
+        "over seeds, plots)"
     )
     pruning_parser = kinds.add_parser("pruning", help=text, description=text)
     pruning.add_arguments(pruning_parser)

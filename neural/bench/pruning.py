@@ -83,10 +83,10 @@ __all__ = [
 #: The paper's four methods (Table 2, section 6.4).
 PAPER_METHODS = ("magnitude", "powerprop", "acdc", "sapp")
 #: Benchmark methods that run a pruner on another timeline than its recipe's:
-#: name -> (recipe's method, recipe assignments). "gmp" is gradual magnitude
-#: pruning (cubic schedule from 10% to 70% of training, then sparse), the strong
-#: form of the magnitude baseline; the paper's is one-shot.
-_VARIANTS = {"gmp": ("magnitude", (("prune.timeline", "gradual"),))}
+#: name -> (recipe's method, ``prune`` keys replaced whole). "gmp" is gradual
+#: magnitude pruning (cubic schedule from 10% to 70% of training, then sparse),
+#: the strong form of the magnitude baseline; the paper's is one-shot.
+_VARIANTS = {"gmp": ("magnitude", {"timeline": "gradual", "timeline_args": {}})}
 #: Every method of the benchmark (its default).
 METHODS = ("magnitude", "gmp", "powerprop", "acdc", "sapp")
 TASKS = ("criteo", "mnist1d")
@@ -179,6 +179,7 @@ def default_grids(mode: str, seeds=(0, 1, 2)) -> list[PruningGrid]:
 
 def _recipe(grid: PruningGrid, method: str, block: int, sparsity: float, seed: int):
     from neural.recipes import load_recipe
+    from neural.recipes.recipe import recipe_from_dict
 
     assignments = {
         "prune.block": block,
@@ -192,10 +193,13 @@ def _recipe(grid: PruningGrid, method: str, block: int, sparsity: float, seed: i
         assignments["prune.min_blocks"] = 1
     if grid.steps is not None:
         assignments["train.total_steps"] = grid.steps
-    if method in _VARIANTS:
-        assignments.update(_VARIANTS[method][1])
     assignments.update(grid.overrides)
     recipe = load_recipe(grid.recipe_name(method), assignments=assignments)
+    if method in _VARIANTS:
+        # Replaced, not merged: one-shot's timeline_args mean nothing to gradual.
+        raw = recipe.to_dict()
+        raw["prune"].update(_VARIANTS[method][1])
+        recipe = recipe_from_dict(raw)
     warmup = recipe.train["warmup_steps"]
     if grid.steps is not None and warmup >= grid.steps:
         recipe = recipe.updated({"train.warmup_steps": grid.steps // 10})

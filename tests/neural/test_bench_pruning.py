@@ -305,14 +305,25 @@ def test_results_are_written_as_json_markdown_and_png(tiny_record, tmp_path):
     assert "## SA++ against the best other method" in (tmp_path / "run.md").read_text()
 
 
-def test_gradual_magnitude_is_the_magnitude_recipe_on_the_gradual_timeline():
-    grid = PruningGrid("mnist1d", (8,), (0.9,), (0,))
+@pytest.mark.parametrize("task", pruning.TASKS)
+def test_gradual_magnitude_is_the_magnitude_recipe_on_the_gradual_timeline(task):
+    # Criteo's magnitude recipe sets one-shot's own timeline_args (finetune).
+    grid = PruningGrid(task, (10,), (0.9,), (0,))
     assert grid.recipe_name("gmp") == grid.recipe_name("magnitude")
-    gmp = pruning._recipe(grid, "gmp", 8, 0.9, 0)
-    one_shot = pruning._recipe(grid, "magnitude", 8, 0.9, 0)
+    gmp = pruning._recipe(grid, "gmp", 10, 0.9, 0)
+    one_shot = pruning._recipe(grid, "magnitude", 10, 0.9, 0)
     assert (gmp.prune["method"], gmp.prune["timeline"]) == ("magnitude", "gradual")
+    assert gmp.prune["timeline_args"] == {}
     assert one_shot.prune["timeline"] == "one_shot"
-    assert gmp.updated({"prune.timeline": "one_shot"}) == one_shot
+    assert (
+        gmp.updated(
+            {
+                "prune.timeline": "one_shot",
+                "prune.timeline_args": one_shot.prune["timeline_args"],
+            }
+        )
+        == one_shot
+    )
     assert set(pruning.PAPER_METHODS) < set(pruning.METHODS)
 
 
