@@ -389,6 +389,11 @@ def pruning_benchmark(
     grids = list(grids)
     if not grids or not all(isinstance(g, PruningGrid) for g in grids):
         raise TypeError("`grids` must be a non-empty sequence of PruningGrid.")
+    # Every cell's recipe is built here first (milliseconds each), so that a bad
+    # one fails before any training instead of after the whole grid.
+    for grid in grids:
+        for cell in _cells(grid, methods, None, None):
+            _recipe(grid, cell["method"], cell["block"], cell["sparsity"], cell["seed"])
     with tempfile.TemporaryDirectory(dir=workdir) as folder:
         cells, tasks = [], {}
         for grid in grids:
@@ -436,8 +441,12 @@ def _run_cells(cells, jobs, progress) -> list[dict]:
         jobs, mp_context=context, initializer=_worker_init
     ) as pool:
         futures = {pool.submit(run_cell, cell): i for i, cell in enumerate(cells)}
-        for future in concurrent.futures.as_completed(futures):
-            finished(futures[future], future.result())
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                finished(futures[future], future.result())
+        except BaseException:
+            pool.shutdown(cancel_futures=True)  # no waiting for the rest
+            raise
     return rows
 
 

@@ -327,6 +327,17 @@ def test_gradual_magnitude_is_the_magnitude_recipe_on_the_gradual_timeline(task)
     assert set(pruning.PAPER_METHODS) < set(pruning.METHODS)
 
 
+def test_a_bad_recipe_fails_before_any_cell_trains():
+    calls = []
+    good = PruningGrid("mnist1d", (16,), (0.9,), (0,), steps=5)
+    bad = PruningGrid("mnist1d", (16,), (0.9,), (0,), overrides=(("train.lr", -1.0),))
+    with pytest.raises(ValueError, match="lr"):
+        pruning_benchmark(
+            [good, bad], methods=("sapp",), jobs=2, progress=lambda *a: calls.append(a)
+        )
+    assert calls == []
+
+
 def test_blocks_and_sparsities_options_cut_the_grid():
     (grid,) = [g for g in default_grids("full") if g.task == "criteo"]
     cut = pruning._restrict(grid, [20, 5], [0.99])
