@@ -39,7 +39,7 @@ import bisect
 import math
 from dataclasses import dataclass, field
 
-from nonconvex_reg._validation import check_choice, check_int, check_scalar
+from nonconvex_reg.validation import check_choice, check_int, check_scalar
 
 __all__ = [
     "PHASE_KINDS",

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import check_choice, check_int, check_scalar
 from .datafits import LeastSquares, Logistic, Multinomial, MultiResponse
 from .groups import Groups
+from .validation import check_choice, check_int, check_scalar
 
 __all__ = ["DATAFIT_KINDS", "Problem", "make_problem"]
 

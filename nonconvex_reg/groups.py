@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._validation import check_array, check_int
+from .validation import check_array, check_int
 
 __all__ = ["Groups"]
 

@@ -20,12 +20,12 @@ import time
 import cvxpy as cp
 import numpy as np
 
-from ._validation import check_choice
 from .datafits import LeastSquares, Logistic, Multinomial, MultiResponse
 from .penalties import GroupLassoPenalty
 from .solvers.group_lasso import _check_problem
 from .solvers.optimality import certify_group_lasso_support, kkt_residual
 from .solvers.result import SolverResult
+from .validation import check_choice
 
 __all__ = ["cvxpy_group_lasso"]
 

@@ -29,10 +29,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ._validation import check_scalar
 from .oracle import cvxpy_group_lasso
 from .solvers import global_minimum, solve_group_lasso, tau
 from .solvers.objectives import objective_value
+from .validation import check_scalar
 
 __all__ = [
     "TheoremCheck",

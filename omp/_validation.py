@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from nonconvex_reg import Datafit, Groups
-from nonconvex_reg._validation import check_int
+from nonconvex_reg.validation import check_int
 
 __all__ = ["check_k", "check_problem", "check_support"]
 

@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from nonconvex_reg._validation import check_int
+from nonconvex_reg.validation import check_int
 
 from .greedy import _check_search_args, _finish
 

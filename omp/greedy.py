@@ -36,7 +36,7 @@ import time
 
 import numpy as np
 
-from nonconvex_reg._validation import check_choice, check_int, check_scalar
+from nonconvex_reg.validation import check_choice, check_int, check_scalar
 
 from ._refit import make_refit
 from ._validation import check_k, check_problem, check_support

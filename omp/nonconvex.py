@@ -50,9 +50,9 @@ from nonconvex_reg import (
     L1MaskPenalty,
     group_prox,
 )
-from nonconvex_reg._validation import check_int, check_scalar
 from nonconvex_reg.solvers.objectives import effective_weight, penalty_value
 from nonconvex_reg.solvers.optimality import kkt_residual
+from nonconvex_reg.validation import check_int, check_scalar
 
 from .greedy import (
     INIT_STRATEGIES,

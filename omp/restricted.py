@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from nonconvex_reg import ConvergenceWarning, LeastSquares, MultiResponse
-from nonconvex_reg._validation import check_int, check_scalar
+from nonconvex_reg.validation import check_int, check_scalar
 
 from ._refit import make_refit
 from ._refit_base import coefficient_layout

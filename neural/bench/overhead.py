@@ -48,7 +48,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from nonconvex_reg._validation import check_choice, check_int
+from nonconvex_reg.validation import check_choice, check_int
 
 from ..cli_types import positive_int
 from ..export.speed import speed_report

@@ -65,7 +65,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nonconvex_reg._validation import check_int
+from nonconvex_reg.validation import check_int
 
 from .. import cli_types
 from .results import add_output_arguments, print_record, progress_bar, run_metadata

@@ -81,8 +81,8 @@ from nonconvex_reg import (
     SoftmaxPenalty,
     tau,
 )
-from nonconvex_reg._validation import check_int, check_scalar
 from nonconvex_reg.solvers.objectives import objective_value
+from nonconvex_reg.validation import check_int, check_scalar
 
 from ..cli_types import non_negative_int
 from .results import (

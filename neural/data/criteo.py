@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nonconvex_reg._validation import check_int
+from nonconvex_reg.validation import check_int
 
 from .._atomic import atomic_directory
 from .criteo_features import (

@@ -23,7 +23,7 @@ import numbers
 
 import numpy as np
 
-from nonconvex_reg._validation import check_int
+from nonconvex_reg.validation import check_int
 
 __all__ = [
     "DEFAULT_BUCKETS",

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nonconvex_reg._validation import check_int, check_scalar
+from nonconvex_reg.validation import check_int, check_scalar
 
 from .._atomic import atomic_file
 from .criteo_features import (

@@ -43,7 +43,7 @@ import torch
 from PIL import Image
 
 from neural.data.transforms import to_rgb
-from nonconvex_reg._validation import check_int
+from nonconvex_reg.validation import check_int
 
 __all__ = ["IMG_EXTENSIONS", "ImageFolder", "load_rgb"]
 

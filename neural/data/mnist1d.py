@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
-from nonconvex_reg._validation import check_int, check_scalar
+from nonconvex_reg.validation import check_int, check_scalar
 
 __all__ = ["MNIST1D_GENERATION_ARGS", "mnist1d_datasets"]
 

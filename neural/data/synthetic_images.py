@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from neural._atomic import atomic_directory
-from nonconvex_reg._validation import check_int
+from nonconvex_reg.validation import check_int
 
 __all__ = ["generate_image_folder"]
 

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from nonconvex_reg._validation import check_scalar
+from nonconvex_reg.validation import check_scalar
 
 __all__ = [
     "IMAGENET_MEAN",

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from nonconvex_reg._validation import check_choice, check_int, check_scalar
+from nonconvex_reg.validation import check_choice, check_int, check_scalar
 
 from ..blocks import parse_block
 from ..pruning.report import PruningReport, _markdown_table

@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from nonconvex_reg._validation import check_int
+from nonconvex_reg.validation import check_int
 
 from ..data.criteo import DEFAULT_BUCKETS, N_CATEGORICAL, N_INTEGER, check_buckets
 from .mlp import MLP

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from nonconvex_reg._validation import check_int
+from nonconvex_reg.validation import check_int
 
 __all__ = ["MLP", "criteo_tower"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from nonconvex_reg._validation import check_int
+from nonconvex_reg.validation import check_int
 
 __all__ = ["ResNet", "resnet18", "resnet50"]
 

@@ -33,7 +33,7 @@ import warnings
 import torch
 from torch.nn.utils import parametrize
 
-from nonconvex_reg._validation import check_choice, check_int
+from nonconvex_reg.validation import check_choice, check_int
 from omp.select import top_k_groups
 
 from ..schedules import PRESETS, Timeline

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from torch import nn
 from torch.nn.utils import parametrize
 
-from nonconvex_reg._validation import check_int, check_scalar
+from nonconvex_reg.validation import check_int, check_scalar
 
 from ..blocks import PRUNABLE_TYPES, BlockGrid, parse_block
 

@@ -19,7 +19,7 @@ gradual magnitude pruning with the cubic schedule.
 
 from __future__ import annotations
 
-from nonconvex_reg._validation import check_scalar
+from nonconvex_reg.validation import check_scalar
 
 from ..parametrizations import BlockAttention, BlockMask, BlockPowerProp
 from .base import BlockPruner

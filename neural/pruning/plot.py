@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from nonconvex_reg._validation import check_scalar
+from nonconvex_reg.validation import check_scalar
 
 from ..parametrizations import BlockAttention, BlockMask
 from .base import BlockPruner

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import torch
 
-from nonconvex_reg._validation import check_int
+from nonconvex_reg.validation import check_int
 
 from .._atomic import atomic_file
 from ..train import RESUME_FREE, Trainer, TrainResult

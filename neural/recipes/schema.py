@@ -27,7 +27,7 @@ from dataclasses import dataclass, fields
 
 import torch
 
-from nonconvex_reg._validation import check_choice, check_int, check_scalar
+from nonconvex_reg.validation import check_choice, check_int, check_scalar
 
 from ..blocks import parse_block
 from ..data.criteo import DEFAULT_BUCKETS, check_buckets

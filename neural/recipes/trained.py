@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from nonconvex_reg._validation import check_choice, check_int
+from nonconvex_reg.validation import check_choice, check_int
 
 from ..export import ExportReport, export_block_sparse, save_exported
 from ..export.serialize import FORMAT

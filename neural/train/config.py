@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from nonconvex_reg._validation import check_choice, check_int, check_scalar
+from nonconvex_reg.validation import check_choice, check_int, check_scalar
 
 from .evaluate import LOSSES
 from .optim import OPTIMIZERS, SCHEDULES

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 from torch.utils.data._utils.collate import default_collate
 
-from nonconvex_reg._validation import check_choice, check_int
+from nonconvex_reg.validation import check_choice, check_int
 
 from .device import autocast, call_model, to_device
 from .distributed import DistributedContext, all_reduce_sum

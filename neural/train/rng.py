@@ -23,7 +23,7 @@ import random
 import numpy as np
 import torch
 
-from nonconvex_reg._validation import check_int
+from nonconvex_reg.validation import check_int
 
 __all__ = [
     "get_rng_state",

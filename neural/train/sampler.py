@@ -33,7 +33,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, IterableDataset, Sampler
 from torch.utils.data._utils.collate import default_collate
 
-from nonconvex_reg._validation import check_int
+from nonconvex_reg.validation import check_int
 
 from .rng import mix_seed, seeded_rng
 

@@ -31,8 +31,8 @@ import copy
 import numpy as np
 from scipy.linalg import LinAlgError, eigh
 
-from .._validation import check_array, check_scalar
 from ..groups import Groups
+from ..validation import check_array, check_scalar
 from .base import Datafit
 
 __all__: list[str] = []

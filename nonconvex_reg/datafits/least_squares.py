@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_array
+from ..validation import check_array
 from ._glm import _GLM, _check_design
 
 __all__ = ["LeastSquares", "MultiResponse"]

@@ -29,7 +29,7 @@ import numbers
 import numpy as np
 from scipy.special import entr, expit, logsumexp, softmax
 
-from .._validation import check_array
+from ..validation import check_array
 from ._glm import _DUAL_DOMAIN_TOL, _GLM, _check_design
 
 __all__ = ["Logistic", "Multinomial"]

@@ -42,9 +42,9 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-from .._validation import check_array, check_scalar
 from ..groups import Groups
 from ..penalties import GroupPenalty
+from ..validation import check_array, check_scalar
 
 __all__ = ["GroupMask", "ScalarGroupMask"]
 

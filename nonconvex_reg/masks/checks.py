@@ -23,8 +23,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from .._validation import check_array
 from ..groups import Groups
+from ..validation import check_array
 from .base import GroupMask
 
 __all__ = ["check_mask_identity"]

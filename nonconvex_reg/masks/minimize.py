@@ -31,8 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
-from .._validation import check_int
 from ..solvers.result import ConvergenceWarning
+from ..validation import check_int
 from .base import GroupMask, _check_problem
 
 __all__ = ["MaskedResult", "minimize_masked"]

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_array, check_scalar
 from ..penalties import PowerPropPenalty
+from ..validation import check_array, check_scalar
 from .base import GroupMask, _check_groups
 
 __all__ = ["PowerPropMask"]

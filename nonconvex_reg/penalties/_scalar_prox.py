@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .._validation import check_array
+from ..validation import check_array
 
 __all__ = ["MAX_HALVINGS", "bisect_root", "certified_prox", "check_prox_args"]
 

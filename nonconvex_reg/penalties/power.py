@@ -47,7 +47,7 @@ from abc import abstractmethod
 
 import numpy as np
 
-from .._validation import check_scalar
+from ..validation import check_scalar
 from ._scalar_prox import bisect_root, check_prox_args
 from .base import GroupPenalty
 

@@ -32,7 +32,7 @@ import time
 import numpy as np
 from scipy.optimize import minimize
 
-from .._validation import check_int
+from ..validation import check_int
 from .group_lasso import _check_problem, tau
 from .objectives import check_form, check_penalty, effective_weight, penalty_value
 from .penalized import _kkt

@@ -42,8 +42,8 @@ import time
 
 import numpy as np
 
-from .._validation import check_int, check_scalar
 from ..penalties import GroupLassoPenalty
+from ..validation import check_int, check_scalar
 from ._bcd import BlockLayout
 from ._prox_newton import solve_prox_newton
 from .optimality import (

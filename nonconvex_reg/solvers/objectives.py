@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_choice
 from ..penalties import GroupPenalty
+from ..validation import check_choice
 
 __all__ = [
     "FORMS",

@@ -27,8 +27,8 @@ import time
 
 import numpy as np
 
-from .._validation import check_int, check_scalar
 from ..penalties import group_prox
+from ..validation import check_int, check_scalar
 from ._prox_gradient import run_anderson, run_prox_gradient
 from .group_lasso import _check_problem, solve_group_lasso, tau
 from .objectives import (

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from nonconvex_reg._validation import check_array, check_choice, check_int, check_scalar
+from nonconvex_reg.validation import check_array, check_choice, check_int, check_scalar
 
 
 def test_check_scalar_names_argument_and_range():

@@ -1,4 +1,4 @@
-"""Input validation shared by the whole toolkit.
+"""Input validation shared by the whole toolkit (public: `omp` and `neural` use it).
 
 Every check raises ``ValueError`` (bad value) or ``TypeError`` (bad type) with a
 message of the form "`name` must be <accepted range>; got <value>." so that a user
