@@ -1,7 +1,8 @@
 """Criteo loader throughput: TSV parse + cache rows/s, its peak RSS, DataLoader rows/s.
 
-Bars (PAPER.md section 6.3 data at scale, 33M rows): ``convert_criteo_tsv`` parses
-and caches >= 300k rows/s on 2 cores with a peak RSS < 2 GB.
+Bars (the Criteo data of arXiv:2402.17902, Section 4, at scale: 33M rows):
+``convert_criteo_tsv`` parses and caches >= 300k rows/s on 2 cores with a peak RSS
+< 2 GB.
 
 Method: a synthetic TSV in the exact Criteo format (``generate_criteo_tsv``, seed
 0, 5% missing fields, 100 malformed lines) is written to a temporary folder. Each

@@ -1,4 +1,4 @@
-"""Block pruning of PyTorch models with SequentialAttention++ (PAPER.md sections 5-6).
+"""Block pruning of PyTorch models with SequentialAttention++ (arXiv:2402.17902).
 
 ``neural.prune(model, method, sparsity=..., block=..., total_steps=...)`` returns a
 pruner with the ``torch.ao.pruning`` lifecycle: ``step()`` after every

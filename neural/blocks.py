@@ -1,18 +1,18 @@
-"""Block grids: the B_r x B_c tiling of a layer's weight matrix (PAPER.md section 6).
+"""Block grids: the B_r x B_c tiling of a layer's weight matrix (arXiv:2402.17902).
 
 The paper views every prunable weight as a matrix with one row per input and one
-column per output, ``W in R^{n x m}`` of Algorithm 1 (section 5.2):
+column per output, ``W in R^{n x m}`` of Algorithm 1 (Section 3):
 
 * ``nn.Linear`` weight ``(out, in)``: the matrix is its transpose, ``in x out``;
 * ``nn.Conv{1,2,3}d`` kernel ``(C_out, C_in, *k)``: the kernel ``H x W x C_in x
-  C_out`` reshaped to ``(H*W*C_in) x C_out`` (section 6.2), so that a block row
+  C_out`` reshaped to ``(H*W*C_in) x C_out`` (Section 4), so that a block row
   spans kernel positions and input channels together, as in the paper.
 
 The matrix is tiled into blocks of ``B_r`` rows by ``B_c`` columns, row-major:
 block ``(i, j)`` holds matrix rows ``[i B_r, (i+1) B_r)`` and columns
 ``[j B_c, (j+1) B_c)``, and its flat index is ``i * n_col_blocks + j``. When
 ``B_r`` does not divide the number of rows (Criteo's 390-wide input with 20-wide
-blocks, section 6.3) the last block row is ragged: it holds the remaining rows and
+blocks, paper Section 4) the last block row is ragged: it holds the remaining rows and
 is a block like any other, smaller (10 x 20 there). Nothing is padded.
 ``B_r = B_c = 1`` is unstructured pruning.
 

@@ -53,7 +53,7 @@ def _demo(args) -> int:
     if not args.json:
         print(
             "sapp demo: numerical checks of Lemmas 2.1-2.5, Theorem 1.1, group "
-            "OMPR, Algorithm 2 and Theorem B.3 (PAPER.md sections 2-4), then "
+            "OMPR, Algorithm 2 and Theorem B.3 (arXiv:2402.17902), then "
             "block pruning of an MLP on MNIST-1D by every method\n"
         )
     report = _verification(args.seed, args.json)

@@ -5,10 +5,10 @@ block-level scale (:class:`~neural.blocks.BlockGrid`) that depends on the method
 
 * :class:`BlockMask` (magnitude pruning, ACDC): ``S = mask`` while masking, else
   the identity (no multiplication at all in dense phases).
-* :class:`BlockAttention` (SequentialAttention++, Algorithm 1 of PAPER.md section
-  5.2 with one logit per block): ``A = n_blocks * softmax(L)`` (mean 1), clipped to
-  ``[low, high]``; ``S = A * mask`` while masking, else ``A``.
-* :class:`BlockPowerProp` (block powerpropagation, Lemma 2.3 / section 6.4):
+* :class:`BlockAttention` (SequentialAttention++, Algorithm 1 of arXiv:2402.17902
+  with one logit per block, as in its Figure 1): ``A = n_blocks * softmax(L)``
+  (mean 1), clipped to ``[low, high]``; ``S = A * mask`` while masking, else ``A``.
+* :class:`BlockPowerProp` (block powerpropagation, Lemma 2.3 / Section 4):
   ``S = ||W_b||_F^(alpha - 1) * mask`` while masking, else without the mask.
 
 The mask is a boolean buffer of shape ``(n_row_blocks, n_col_blocks)`` and the

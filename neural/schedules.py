@@ -1,4 +1,7 @@
-"""Phase timelines and sparsification curves, as data (PAPER.md sections 5.3-5.4).
+"""Phase timelines and sparsification curves, as data.
+
+The sparsification phase is that of arXiv:2402.17902, Section 3.1; the phase schedules
+are those of its experiments (Section 4).
 
 A :class:`Timeline` cuts ``total_steps`` training steps into phases:
 
@@ -11,12 +14,12 @@ A :class:`Timeline` cuts ``total_steps`` training steps into phases:
 Curves give the fraction of the target sparsity ``s`` reached at normalized phase
 time ``t in [0, 1]``:
 
-* :class:`ExponentialCurve` (section 5.3): ``sparsity(t) = s (1 - e^{-ct}) /
+* :class:`ExponentialCurve` (Section 3.1): ``sparsity(t) = s (1 - e^{-ct}) /
   (1 - e^{-c})``, ``c = 4`` by default, SA++'s sparsification phase.
 * :class:`CubicCurve` (Zhu & Gupta 2017): ``sparsity(t) = s (1 - (1 - t)^3)``,
   gradual magnitude pruning.
 
-Presets (section 5.4; fractions of training, then rounded to steps):
+Presets (Section 4; fractions of training, then rounded to steps):
 
 * :func:`acdc_imagenet`: 10% dense, 7 x (5% sparse, 5% dense) with the last dense
   extended by 5%, 15% final sparse.
@@ -29,7 +32,7 @@ Presets (section 5.4; fractions of training, then rounded to steps):
   ImageNet (our inference: each 6% phase becomes sparsify-sparse-dense, the last
   becomes one sparsify phase).
 * :func:`one_shot`: dense, then prune at once and fine-tune sparse (magnitude
-  pruning and block powerpropagation, section 6.4).
+  pruning and block powerpropagation, baselines of Section 4).
 * :func:`gradual`: dense, cubic sparsify, sparse.
 """
 
@@ -61,7 +64,7 @@ PHASE_KINDS = ("dense", "sparsify", "sparse")
 
 @dataclass(frozen=True)
 class ExponentialCurve:
-    """``(1 - e^{-ct}) / (1 - e^{-c})``: section 5.3's sparsification schedule.
+    """``(1 - e^{-ct}) / (1 - e^{-c})``: the sparsification schedule of Section 3.1.
 
     Examples
     --------
@@ -305,7 +308,7 @@ def _alternating(first, n_phases, inner, last, final, total_steps, curve):
 
 
 def acdc_imagenet(total_steps: int) -> Timeline:
-    """ACDC on ImageNet (section 5.4): 10 / 7 x (5 + 5) + 5 / 15 percent."""
+    """ACDC on ImageNet (Section 4): 10 / 7 x (5 + 5) + 5 / 15 percent."""
     return _alternating(
         0.10,
         7,
@@ -331,7 +334,7 @@ def _sapp_phase(length, split):
 def sapp_imagenet(
     total_steps: int, c: float = 4.0, split=(1 / 3, 1 / 3, 1 / 3)
 ) -> Timeline:
-    """SA++ on ImageNet (section 5.4): ACDC's timeline with sparsify phases.
+    """SA++ on ImageNet (Section 4): ACDC's timeline with sparsify phases.
 
     Each of the first six 10% phases becomes (sparsify, sparse, dense) in the
     proportions ``split``; the seventh with its 5% extension becomes one 15%
@@ -349,7 +352,7 @@ def sapp_imagenet(
 
 
 def acdc_criteo(total_steps: int) -> Timeline:
-    """ACDC on Criteo (section 5.4): 20 / 10 x (3 + 3) / 20 percent."""
+    """ACDC on Criteo (Section 4): 20 / 10 x (3 + 3) / 20 percent."""
     return _alternating(
         0.20, 10, [("sparse", 0.03), ("dense", 0.03)], [], 0.20, total_steps, None
     )

@@ -1,8 +1,8 @@
-"""Nonconvex group regularizers of differentiable pruning (PAPER.md sections 1-3).
+"""Nonconvex group regularizers of differentiable pruning (arXiv:2402.17902).
 
-Penalties on group norms, the mask reparameterizations they are equivalent to,
-datafits, solvers with certified supports, a cvxpy oracle, and numerical checks of
-Lemmas 2.1-2.5 and Theorem 1.1.
+The setup and theory of the paper's Sections 1-2: penalties on group norms, the
+mask reparameterizations they are equivalent to, datafits, solvers with certified
+supports, a cvxpy oracle, and numerical checks of Lemmas 2.1-2.5 and Theorem 1.1.
 """
 
 from .datafits import Datafit, LeastSquares, Logistic, Multinomial, MultiResponse

@@ -1,4 +1,4 @@
-"""Disjoint groups {T_i} partitioning the coordinates [n] (PAPER.md section 1).
+"""Disjoint groups {T_i} partitioning the coordinates [n] (arXiv:2402.17902 setup).
 
 A :class:`Groups` object is a validated partition of ``range(n_features)`` into
 ``n_groups`` nonempty, disjoint groups, stored skglm-style as a pointer array

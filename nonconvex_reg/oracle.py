@@ -1,4 +1,4 @@
-"""cvxpy oracle for group LASSO, objective (2) of PAPER.md section 3.1.
+"""cvxpy oracle for group LASSO, objective (2) of Theorem 1.1 in arXiv:2402.17902.
 
 The problem is written as the math reads, one cvxpy expression per datafit, and
 solved by Clarabel (interior point; status checked), with a tight-tolerance SCS

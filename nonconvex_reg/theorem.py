@@ -1,4 +1,4 @@
-"""Numerical checks of Lemmas 2.4-2.5 and Theorem 1.1 (PAPER.md section 3).
+"""Numerical checks of Lemmas 2.4-2.5 and Theorem 1.1 of arXiv:2402.17902.
 
 Theorem 1.1 (v1). Let q be strictly increasing, subadditive, with q(0) = 0. If group
 LASSO (2) has a unique minimizer beta* with group sparsity at most 1, then beta* is

@@ -1,7 +1,8 @@
 """``sapp verify``: the paper's lemmas and Theorem 1.1 checked on seeded instances.
 
 Each check compares an *observed* outcome with the outcome the theory *expects*,
-and reports the figure that decided it (PAPER.md section 8):
+and reports the figure that decided it. The checks are our numerical tests of the
+statements of arXiv:2402.17902 (Section 2, Theorem 1.1):
 
 * Lemmas 2.1-2.3 and the Hoff identity, per group and end to end (masks);
 * the threshold tau: group LASSO is 0 at ``lam = (1 + 1e-3) tau`` and selects exactly

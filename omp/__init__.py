@@ -1,4 +1,4 @@
-"""Group OMP, group OMPR and Algorithm 2 of PAPER.md section 4 (issue 3).
+"""Group OMP, group OMPR and Algorithm 2 of arXiv:2402.17902, Appendix B (issue 3).
 
 :func:`~omp.select.top_k_groups` is the selection rule every method of the
 project shares, from group OMP to the neural pruners. The searches return an

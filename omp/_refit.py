@@ -1,10 +1,11 @@
 """Restricted re-optimization: ``beta_S = argmin {L(beta) : beta zero outside S}``.
 
 Every search of :mod:`omp` scores a support ``S`` of groups by ``L(beta_S)``, the
-loss after fully re-optimizing on it ("re-optimize the loss on the support",
-PAPER.md section 3.4; Algorithm 2 of section 4.2 re-optimizes the groups of ``S``
-through its unpenalized subproblem). :func:`make_refit` picks an engine, with the
-contract of :class:`~omp._refit_base.Refit`, by what the datafit is:
+loss after fully re-optimizing on it (the re-optimization step of group OMP
+in arXiv:2402.17902's discussion of Theorem 1.1; its Algorithm 2, Appendix B,
+re-optimizes the groups of ``S`` through its unpenalized subproblem).
+:func:`make_refit` picks an engine, with the contract of
+:class:`~omp._refit_base.Refit`, by what the datafit is:
 
 * **Squared losses** (``LeastSquares``, ``MultiResponse``): exact, by block
   Cholesky factors of the restricted normal equations, updated as groups enter

@@ -1,4 +1,6 @@
-"""scikit-learn estimators around group OMP and group OMPR (PAPER.md sections 3.4, 4).
+"""scikit-learn estimators around group OMP and group OMPR.
+
+The searches are those of arXiv:2402.17902, Appendix B (Algorithm 2, Theorem B.3).
 
 Thin adapters, as ``OrthogonalMatchingPursuit`` is around ``orthogonal_mp``: the
 search is the public function (:func:`~omp.group_omp`, :func:`~omp.group_ompr`),

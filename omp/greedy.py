@@ -1,10 +1,14 @@
-"""Group OMP and OMPR: greedy searches by the gradient-norm rule (PAPER.md 3.4, 4).
+"""Group OMP and OMPR: greedy searches by the gradient-norm rule.
+
+The rule comes from the discussion of Theorem 1.1 and from Appendix B (Algorithm 2,
+Theorem B.3) of arXiv:2402.17902.
 
 Both score a group ``T`` outside the support ``S`` by its gradient norm at the
 restricted optimum, ``||grad_T L(beta_S)||_2``: the group with the largest local
-improvement, the group that group LASSO selects just below ``tau`` (section 3.4,
-Lemma 3.2 of Axiotis & Yasuda 2023). Selection always goes through the shared
-rule :func:`~omp.select.top_k_groups` (ties to the lower group index).
+improvement, the group that group LASSO selects just below ``tau`` (Lemma 3.2
+of Axiotis & Yasuda 2023, arXiv:2307.07405, as quoted by the paper). Selection
+always goes through the shared rule :func:`~omp.select.top_k_groups` (ties to the
+lower group index).
 
 * **Group OMP**: starting from ``S = {}``, add the top-scoring group and fully
   re-optimize, ``k`` times.

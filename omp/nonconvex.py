@@ -1,4 +1,4 @@
-"""Algorithm 2 of PAPER.md (section 4.2): OMPR via nonconvex regularization.
+"""OMPR via nonconvex regularization: Algorithm 2 of arXiv:2402.17902 (Appendix B).
 
 Round ``r`` with support ``S`` of ``k'`` groups and ``beta_S`` the restricted
 optimum. The *selection step* solves the subproblem in which the groups of ``S``
@@ -7,7 +7,7 @@ are not penalized,
     beta_hat = argmin_beta L(beta) + lam q^{-1}( sum_{i not in S} q(||beta|_{T_i}||) ),
 
 with ``lam`` just below ``tau_S = max_{i not in S} ||grad_{T_i} L(beta_S)||_2``
-(PAPER.md 4.2, [inferred] reading of "lam sufficiently large"), and picks
+(our reading of the paper's "lam sufficiently large"; it gives no value), and picks
 ``i = argmax_{i not in S} ||beta_hat|_{T_i}||_2``. The *removal step* drops
 ``j = argmin_{j in S} ||beta_S|_{T_j}||_2``. The swap is kept if the re-optimized
 loss drops by more than ``tol * L(0)``; otherwise the search stops at a local
@@ -32,8 +32,9 @@ and the proof of Theorem 1.1, with the groups of ``S`` left out of the penalty):
    (its KKT residual is reported), otherwise it finds a stationary point.
 
 By Lemma 3.2 of Axiotis & Yasuda (2023) the selected group is the argmax of
-the gradient norm, the selection step of group OMP (section 3.4): every round
-records whether the two rules agreed (``info["disagreements"]``).
+the gradient norm, the selection step of group OMP (as arXiv:2402.17902 notes in
+its discussion of Theorem 1.1): every round records whether the two rules agreed
+(``info["disagreements"]``).
 """
 
 from __future__ import annotations
@@ -310,8 +311,9 @@ def ompr_nonconvex(
         :class:`~nonconvex_reg.L1MaskPenalty` (the l1-mask of Lemma 2.2).
     init : {"omp", "threshold"} or array-like of int, default="omp"
         ``"omp"`` grows ``S`` from the empty set with the same selection step
-        (the regularizer "implementing" group OMP, section 3.4); ``"threshold"``
-        takes the ``k`` largest gradient norms at 0; an array gives ``S``.
+        (the regularizer "implementing" group OMP, in the paper's discussion of
+        Theorem 1.1); ``"threshold"`` takes the ``k`` largest gradient norms
+        at 0; an array gives ``S``.
     lam_margin : float, default=1e-3
         Initial margin ``m`` in ``lam = (1 - m) tau_S``, in ``(0, 1)``.
     tol : float, default=1e-10
@@ -347,8 +349,8 @@ def ompr_nonconvex(
     Notes
     -----
     Each selection solves a group-LASSO subproblem over all groups by FISTA
-    (and the nonconvex descent after it): sized for the theory checks of
-    PAPER.md section 8, not for p in the thousands, where
+    (and the nonconvex descent after it): sized for our numerical checks of
+    Algorithm 2 and Theorem B.3, not for p in the thousands, where
     ``group_ompr(init="omp", n_candidates=1)`` follows the same path (the two
     selections agree; ``info["disagreements"]`` says where they would not).
 

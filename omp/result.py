@@ -1,6 +1,6 @@
 """The one result type of the combinatorial searches: :class:`OMPResult`.
 
-Group OMP, group OMPR, Algorithm 2 (PAPER.md section 4.2) and the exhaustive
+Group OMP, group OMPR, Algorithm 2 (arXiv:2402.17902, Appendix B) and the exhaustive
 oracle all return a support ``S`` of groups and the coefficients
 ``beta_S = argmin {L(beta) : supp(beta) in S}`` fully re-optimized on it. The
 result carries the loss ``L(beta_S)``, the per-round history of the search and a

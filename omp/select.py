@@ -2,9 +2,10 @@
 
 Every method in ``sapp`` chooses a support the same way and differs only in its
 scores (DESIGN.md, "The selection rule"): group OMP and OMPR score a group ``T`` by
-its gradient norm ``||grad_T L(beta)||_2`` (PAPER.md section 4.2, Algorithm 2),
-SequentialAttention++ by its softmax attention ``A_T`` (section 5.2, Algorithm 1),
-magnitude pruning and ACDC by the Frobenius norm of the block (section 6.4).
+its gradient norm ``||grad_T L(beta)||_2`` (Algorithm 2 of arXiv:2402.17902,
+Appendix B), SequentialAttention++ by its softmax attention ``A_T`` (Algorithm 1
+and Section 3), magnitude pruning and ACDC by the Frobenius norm of the block
+(the baselines of Section 4).
 
 The rule is a total order: higher score first, and among equal scores the lower
 group index first, so a selection is reproducible across runs, platforms and
@@ -13,8 +14,8 @@ devices. Two optional constraints:
 * ``keep``: groups that are always selected (OMPR never drops the groups it is
   told to keep; unpenalized groups of Algorithm 2).
 * ``candidates``: only these groups (plus ``keep``) may be selected (the
-  monotone pruning of the sparsification phase, section 5.3, selects among the
-  blocks still alive).
+  monotone pruning of the sparsification phase, Section 3.1, selects among the
+  blocks still alive; the monotone reading is ours).
 
 It accepts NumPy arrays and torch tensors; a tensor stays on its device and the
 selection runs there without copying scores to the host.

@@ -2,7 +2,8 @@
 
 Each check compares an observed outcome with the one the theory (or a reference
 implementation) expects, as the checks of :mod:`nonconvex_reg.verify` do, on
-seeded instances of every datafit (PAPER.md section 8, item 5):
+seeded instances of every datafit (our numerical tests of Appendix B of
+arXiv:2402.17902):
 
 * group OMP with singleton groups selects the same support as scikit-learn's
   ``orthogonal_mp``, and with ``k = n_groups`` returns the least-squares fit;
@@ -10,8 +11,8 @@ seeded instances of every datafit (PAPER.md section 8, item 5):
   of :func:`~omp.best_subset` on small instances;
 * the selection step of Algorithm 2, solved as a nonconvex subproblem with each
   subadditive penalty, picks the group of the gradient-norm rule (the link
-  between differentiable pruning and OMP, section 3.4), every selection
-  certified;
+  between differentiable pruning and OMP in the paper's discussion of Theorem
+  1.1), every selection certified;
 * Theorem B.3 on a block-orthogonal design (``kappa = 1``, exact constants) and
   on a Gaussian design with ``kappa`` near 1: "confirmed".
 

@@ -3,7 +3,7 @@ r"""``sapp bench pruning``: every method x block size x sparsity, at CPU scale.
 Two tasks, each trained from the built-in recipes (the same code path as
 ``sapp train``), every cell over several seeds:
 
-* **criteo**: the paper's Table 2 (PAPER.md section 6.3) on the synthetic
+* **criteo**: the paper's Table 2 (arXiv:2402.17902) on the synthetic
   Criteo-format data of the ``criteo_*:quick`` recipes, whose labels come from a
   planted block-sparse teacher (:mod:`neural.data.criteo_synthetic`). The full
   CriteoDNN (39 features embedded in R^10, a 390-400-400-400-1 tower, 1000
@@ -30,7 +30,7 @@ The seed sets the model's initialization and the batch order; the data are the
 same for every seed. Cells are independent runs, spread over ``jobs`` worker
 processes with one torch thread each.
 
-The paper's hypothesis under test (PAPER.md, Table 2): SA++ has the lowest loss,
+The paper's hypothesis under test (arXiv:2402.17902, Table 2): SA++ has the lowest loss,
 and its lead over the best other method grows with block size and sparsity. The
 Markdown states, cell by cell, whether SA++ wins (its mean beats every other
 method's by more than the larger of the two standard deviations), ties or loses.
@@ -80,7 +80,7 @@ __all__ = [
     "run",
 ]
 
-#: The paper's four methods (Table 2, section 6.4).
+#: The paper's four methods (its Table 2).
 PAPER_METHODS = ("magnitude", "powerprop", "acdc", "sapp")
 #: Benchmark methods that run a pruner on another timeline than its recipe's:
 #: name -> (recipe's method, ``prune`` keys replaced whole). "gmp" is gradual

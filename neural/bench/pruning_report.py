@@ -5,7 +5,7 @@ model): :func:`summarize` gives every cell's mean and sample standard deviation
 over seeds; :func:`verdicts` compares SA++ with the best other method in each
 (task, block, sparsity) cell, a win or a loss being a lead in the task's primary
 metric larger than the larger of the two standard deviations (the paper's Table 2
-hypothesis, PAPER.md section 6.3); :func:`pruning_markdown` writes Table 2-shaped
+hypothesis, arXiv:2402.17902); :func:`pruning_markdown` writes Table 2-shaped
 tables, the verdicts and their trends in block size and sparsity;
 :func:`plot_pruning` plots each metric against sparsity; and
 :func:`write_pruning_results` writes ``<stem>.{json,md}`` and ``<stem>_<task>.png``.

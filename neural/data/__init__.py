@@ -1,4 +1,4 @@
-"""Data pipelines of the paper's experiments (PAPER.md section 6).
+"""Data pipelines of the paper's experiments (arXiv:2402.17902, Section 4).
 
 Criteo (TSV -> memory-mapped binary cache), ImageNet in the ImageFolder layout with
 the standard transforms (Pillow; no torchvision), mnist1d, and generators of

@@ -1,7 +1,8 @@
 """Criteo click logs: streaming TSV parse into a memory-mapped binary cache.
 
-PAPER.md section 6.3: each example has 13 numeric and 26 categorical features, and
-each of the 39 features is embedded in R^10. The file format is that of the Criteo
+arXiv:2402.17902, Section 4 (Criteo): each example has 13 numeric and 26
+categorical features, and each of the 39 features is embedded in R^10. The file
+format is that of the Criteo
 Display Advertising Challenge: one example per line, 40 tab-separated fields
 ``label, I1..I13, C1..C26``, an empty field meaning "missing", no header. Numeric
 fields go through sign(x)·log1p(|x|) and categorical hex fields (8 hex digits,

@@ -1,6 +1,6 @@
 """Criteo features: the numeric transform and the categorical hashing.
 
-PAPER.md section 6.3 embeds each of the 39 Criteo features in R^10 but gives no
+arXiv:2402.17902 (Section 4) embeds each of the 39 Criteo features in R^10 but gives no
 preprocessing; ours (our choices) is
 
 * numeric x (a 64-bit integer, possibly negative) ↦ sign(x)·log1p(|x|), computed

@@ -16,7 +16,7 @@ column block is one feature. ``scale`` and ``bias`` are calibrated on a sample s
 that ℓ has standard deviation ``signal`` and the positive rate is
 ``positive_rate`` (0.25, near Criteo's).
 
-This mirrors the paper's Criteo model (PAPER.md section 6.3), whose pruned layer
+This mirrors the paper's Criteo model (arXiv:2402.17902, Section 4), whose pruned layer
 is the first dense layer (390 x 400): a block pruner should keep the blocks that
 read the planted features. The construction is ours; the paper uses real data.
 Raw features are drawn as: integers floor(exp(N(μ_i, σ_i))) (I2 shifted by −3,

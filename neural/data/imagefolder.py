@@ -1,4 +1,4 @@
-"""ImageNet-format dataset (PAPER.md section 6.2): ``root/<class>/<image>`` files.
+"""ImageNet-format dataset (arXiv:2402.17902): ``root/<class>/<image>`` files.
 
 The ILSVRC-2012 train and val sets (Deng et al. 2009), once the val images are
 moved into one folder per synset, use this layout: each sub-folder of ``root``

@@ -1,4 +1,4 @@
-"""A small synthetic ImageFolder tree of PNGs, for tests and smoke runs of section 6.2.
+"""A small synthetic ImageFolder tree of PNGs, for tests and ImageNet-setup smoke runs.
 
 Class ``c`` of ``K`` is a pattern of ours: sinusoidal stripes at angle
 ``theta_c = pi c / K`` with ``2 + (c mod 3)`` periods across the image, tinted by

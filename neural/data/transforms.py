@@ -1,4 +1,4 @@
-"""ImageNet augmentation (PAPER.md section 6.2): Inception crop, flip, resize, crop.
+"""ImageNet augmentation (arXiv:2402.17902): Inception crop, flip, resize, crop.
 
 The standard ResNet-50 recipe (He et al. 2016; Szegedy et al. 2015 for the crop)
 trains on ``RandomResizedCrop(224)`` + ``RandomHorizontalFlip()`` and evaluates

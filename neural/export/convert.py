@@ -1,8 +1,8 @@
 """``export_block_sparse``: swap a finalized pruned model's layers for BSR ones.
 
 After :meth:`neural.BlockPruner.finalize` every pruned layer holds exact block
-zeros on its grid (PAPER.md section 6.1: ``B x B`` blocks, a ``(1 - s)`` fraction
-kept). Exporting stores those layers in torch BSR form
+zeros on its grid (the task of arXiv:2402.17902: ``B x B`` blocks, a ``(1 - s)``
+fraction kept). Exporting stores those layers in torch BSR form
 (:mod:`neural.export.modules`) so that inference does ``(1 - s)`` of the work.
 
 Sparse storage does not pay everywhere: at low sparsity, on tiny layers or for

@@ -1,6 +1,6 @@
 """Inference-only layers whose weight is stored block-sparse (torch BSR storage).
 
-A pruned layer's weight matrix (PAPER.md section 6: ``in x out`` for a Linear,
+A pruned layer's weight matrix (arXiv:2402.17902, Section 4: ``in x out`` for a Linear,
 ``(H*W*C_in) x C_out`` for a convolution, tiled into ``B_r x B_c`` blocks by
 :class:`neural.blocks.BlockGrid`) is kept as its transpose ``W`` of shape
 ``out x in`` in block compressed sparse row form with ``B_c x B_r`` blocks: the

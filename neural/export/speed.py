@@ -213,7 +213,7 @@ def exported_layer_speeds(dense, exported, inputs, *, repeats=10):
 
 SPEED_MODELS = ("linear", "criteo", "resnet18")
 """Models ``sapp bench speed`` can build: one 2048 x 2048 layer, the Criteo tower
-(first layer pruned, PAPER.md section 6.3), a CIFAR-style ResNet-18."""
+(first layer pruned, arXiv:2402.17902, Section 4), a CIFAR-style ResNet-18."""
 
 
 def pruned_model(name, sparsity, block, *, image_size=32, seed=0):

@@ -1,4 +1,4 @@
-"""Models of the paper's experiments (PAPER.md section 6)."""
+"""Models of the paper's experiments (arXiv:2402.17902, Section 4)."""
 
 from .criteo import CriteoDNN
 from .mlp import MLP, criteo_tower

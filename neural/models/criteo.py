@@ -1,8 +1,8 @@
 """The Criteo click model: 39 embeddings of size 10, then a 390-400-400-400-1 MLP.
 
-PAPER.md section 6.3: each of the 39 features (13 numeric, 26 categorical) maps to
-a vector of size 10, the 390-wide concatenation feeds three 400-wide dense layers,
-and only the first of them (390 x 400) is pruned. Here
+arXiv:2402.17902, Section 4: each of the 39 features (13 numeric, 26
+categorical) maps to a vector of size 10, the 390-wide concatenation feeds three
+400-wide dense layers, and only the first of them (390 x 400) is pruned. Here
 
 * categorical column j (a hashed bucket id, :mod:`neural.data.criteo`) goes
   through its own ``nn.Embedding(buckets[j], 10)``;

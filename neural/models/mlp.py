@@ -1,6 +1,6 @@
 """Multilayer perceptrons, among them the Criteo tower 390-400-400-400-1.
 
-PAPER.md section 6.3: the Criteo model feeds the 390-wide concatenated embedding
+arXiv:2402.17902, Section 4: the Criteo model feeds the 390-wide concatenated embedding
 (39 features x 10) through three 400-wide layers to one logit, and only the first
 dense layer (``layers.0``, 390 x 400) is pruned. The hidden activation is not given
 in the paper; ReLU is our choice.

@@ -1,6 +1,6 @@
 """ResNet-18 and ResNet-50 (He et al. 2016) with torchvision's ``state_dict`` keys.
 
-The paper prunes ResNet-50 on ImageNet (PAPER.md section 6.2). The modules and
+The paper prunes ResNet-50 on ImageNet (arXiv:2402.17902, Section 4). The modules and
 parameter names follow torchvision's ``resnet18``/``resnet50`` exactly (``conv1``,
 ``bn1``, ``layer1.0.conv1``, ``layer1.0.downsample.0``, ``fc``...), so a torchvision
 checkpoint loads with ``load_state_dict`` without torchvision installed. Two

@@ -1,4 +1,4 @@
-"""Block pruning methods sharing one lifecycle (PAPER.md sections 5-6)."""
+"""Block pruning methods sharing one lifecycle (arXiv:2402.17902, Sections 3-4)."""
 
 from .base import BlockPruner, PrunerFinalizedError, n_kept_blocks
 from .layers import edge_layers

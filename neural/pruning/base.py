@@ -1,4 +1,4 @@
-"""The pruner lifecycle shared by every method (PAPER.md sections 5.2-5.5).
+"""The pruner lifecycle shared by every method (arXiv:2402.17902, Section 3).
 
 It mirrors ``torch.ao.pruning``'s sparsifier: construction is ``prepare`` (each
 layer's weight gets a block parametrization), :meth:`BlockPruner.step` follows
@@ -13,7 +13,7 @@ blocks and target sparsity ``s``, keeping ``k = N - floor(s N)`` blocks:
 * entering ``dense``: the mask is lifted. With ``reenter="zero"`` (ACDC's
   pruning) the weights of blocks pruned in the previous phase restart at zero;
   with ``"keep"`` (masking, as for ACDC on Criteo) they come back as they were.
-* ``sparsify`` (section 5.3): at phase time ``t`` keep the top
+* ``sparsify`` (Section 3.1): at phase time ``t`` keep the top
   ``N - floor(s curve(t) N)`` blocks by score among those still alive; the
   alive set only shrinks, and the phase's last step reaches ``k``.
 * entering ``sparse``: keep the top ``k`` blocks by score among those alive (all
@@ -165,7 +165,7 @@ class BlockPruner:
         if optimizer is None and len(self.timeline.phases) > 1:
             warnings.warn(
                 f"{self.name}: no `optimizer` was given, so its state cannot be "
-                "reset at phase switches (PAPER.md section 5.5, trick 1).",
+                "reset at phase switches (arXiv:2402.17902, Appendix C.1).",
                 UserWarning,
                 stacklevel=3,
             )

@@ -1,4 +1,4 @@
-"""Which layers a pruner prunes, with what block and sparsity (PAPER.md section 5.5).
+"""Which layers a pruner prunes, with what block and sparsity.
 
 Scope rules of the paper's Appendix C.1, as defaults:
 

@@ -1,4 +1,4 @@
-"""The four block-pruning methods of PAPER.md sections 5-6 and :func:`prune`.
+"""The four block-pruning methods of arXiv:2402.17902 (Sections 3-4) and :func:`prune`.
 
 Each is a :class:`~neural.pruning.base.BlockPruner` that picks a parametrization
 (which fixes its block scores) and a default timeline:
@@ -35,7 +35,7 @@ __all__ = [
 
 
 class Magnitude(BlockPruner):
-    """Block magnitude pruning: keep the blocks of largest Frobenius norm (section 6.4).
+    """Block magnitude pruning: keep the blocks of largest Frobenius norm (Section 4).
 
     One-shot by default (dense training, prune, fine-tune the last 15%);
     ``timeline="gradual"`` prunes gradually on the cubic schedule.
@@ -52,7 +52,7 @@ class ACDC(BlockPruner):
     """AC/DC (Peste et al. 2021): alternating dense and top-k-by-magnitude phases.
 
     Dense warm-up, alternating sparse/dense phases, a final sparse phase (the
-    ImageNet timeline of section 5.4 by default); pruned weights re-enter at zero
+    ImageNet timeline of Section 4 by default); pruned weights re-enter at zero
     (``reenter="zero"``) and the optimizer state is reset at every switch.
     """
 
@@ -64,7 +64,7 @@ class ACDC(BlockPruner):
 
 
 class PowerProp(BlockPruner):
-    """Block powerpropagation (Lemma 2.3, section 6.4), pruned by effective magnitude.
+    """Block powerpropagation (Lemma 2.3, Section 4), pruned by effective magnitude.
 
     Each block is multiplied by its Frobenius norm to the power ``alpha - 1``:
     ``W_eff,b = W_b ||W_b||^(alpha-1)``. At construction the stored weights are
@@ -97,7 +97,7 @@ class PowerProp(BlockPruner):
 
 
 class SequentialAttentionPP(BlockPruner):
-    """SequentialAttention++ (Algorithm 1 with blocks, section 5).
+    """SequentialAttention++ (Algorithm 1 with blocks, Section 3).
 
     One trainable logit per block, ``A = n_blocks softmax(L)`` per layer (mean 1),
     effective weight ``W * A * mask``. The support is the top-k blocks by

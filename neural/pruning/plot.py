@@ -1,4 +1,4 @@
-"""One-call heatmaps of a pruner's block masks and SA++ attention (PAPER.md 5.2).
+"""One-call heatmaps of a pruner's block masks and SA++ attention (arXiv:2402.17902).
 
 A pruned layer's state lives on its block grid: ``mask`` of shape
 ``(n_row_blocks, n_col_blocks)`` over the layer's ``fan_in x fan_out`` matrix

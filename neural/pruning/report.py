@@ -1,4 +1,4 @@
-"""Realized sparsity of a pruned model, per layer and in total (PAPER.md section 7).
+"""Realized sparsity of a pruned model, per layer and in total (Table 1).
 
 Large blocks make the realized sparsity lower than the nominal one: ragged edge
 blocks, whole-block rounding and the dense layers below ``min_blocks`` (Table 1's

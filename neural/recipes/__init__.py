@@ -1,4 +1,4 @@
-"""Training recipes for the paper's experiments (PAPER.md sections 5.4-5.6, 6).
+"""Training recipes for the paper's experiments (arXiv:2402.17902, Section 4).
 
 One TOML file per (experiment, method): ``imagenet_{magnitude,powerprop,acdc,
 sapp}``, ``criteo_{...}`` and ``mnist1d_{magnitude,acdc,sapp}``, each with a

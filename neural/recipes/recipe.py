@@ -1,6 +1,6 @@
 """Training recipes: TOML files naming a model, data, a TrainConfig and a pruner.
 
-One file per (experiment, method) reproduces a setup of PAPER.md sections 5.4-6
+One file per (experiment, method) reproduces a setup of arXiv:2402.17902, Section 4
 (``imagenet_sapp``, ``criteo_acdc``, ...); :func:`recipe_names` lists them. How a
 recipe ``R`` is resolved (:func:`load_recipe`):
 

@@ -1,4 +1,4 @@
-"""The four tables of a training recipe and their checks (PAPER.md sections 5.4-6).
+"""The four tables of a training recipe and their checks (arXiv:2402.17902).
 
 * ``[model]``: ``name`` (:data:`MODELS`) and that constructor's arguments.
 * ``[data]``: ``kind`` (:data:`DATA_KINDS`) and that kind's keys: where the data

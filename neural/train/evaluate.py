@@ -1,4 +1,4 @@
-r"""Losses of the paper's tasks and evaluation (PAPER.md sections 6.2-6.3).
+r"""Losses of the paper's tasks and evaluation (arXiv:2402.17902, Section 4).
 
 * ``"cross_entropy"`` (ImageNet): ``output`` of shape ``(B, C, ...)`` holds
   logits, ``target`` of shape ``(B, ...)`` class indices;

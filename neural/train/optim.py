@@ -1,4 +1,4 @@
-"""Optimizers and per-step learning-rate schedules of the paper's recipes (section 5.6).
+"""Optimizers and per-step learning-rate schedules of the paper's recipes (Section 4).
 
 * ImageNet: SGD with momentum (optionally Nesterov), weight decay, a linear
   warm-up then cosine decay to 0, stepped every optimizer step
@@ -194,7 +194,7 @@ class WarmupCosine:
 
 @dataclass(frozen=True)
 class ExponentialDecay:
-    r"""Geometric decay by ``final_factor`` over ``total_steps`` (Criteo, section 5.6).
+    r"""Geometric decay by ``final_factor`` over ``total_steps`` (Criteo, Section 4).
 
     .. math:: f(t) = r^{\min(t, T - 1) / (T - 1)}, \qquad r = lr_1 / lr_0
 

@@ -1,4 +1,4 @@
-"""Datafits L(beta) = F(X B) + ridge/2 ||beta||^2 (PAPER.md section 1)."""
+"""Datafits L(beta) = F(X B) + ridge/2 ||beta||^2 (the loss L of arXiv:2402.17902)."""
 
 from .base import Datafit
 from .least_squares import LeastSquares, MultiResponse

@@ -1,4 +1,4 @@
-"""The contract of a datafit L (PAPER.md section 1).
+"""The contract of a datafit L (the loss of arXiv:2402.17902, Sections 1-2).
 
 Every datafit of the toolkit is a generalized linear loss averaged over samples,
 plus an optional ridge term:

@@ -1,4 +1,4 @@
-"""Squared loss (PAPER.md section 1: multiple-response linear regression).
+"""Squared loss (multiple-response linear regression, an example of arXiv:2402.17902).
 
 Single response ``y`` of shape ``(n_samples,)``, coefficients ``beta`` of shape
 ``(n_features_in,)``; or responses ``Y`` of shape ``(n_samples, K)`` and the C-order

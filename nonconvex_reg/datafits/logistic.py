@@ -1,4 +1,4 @@
-"""Logistic and multinomial logistic losses (PAPER.md section 1).
+"""Logistic and multinomial logistic losses (the latter an example in arXiv:2402.17902).
 
 Binary labels ``y_i`` in {-1, +1}, ``z = X beta``:
 
@@ -19,7 +19,7 @@ calculus, derived here). Curvature: the per-sample Hessian is at most 1/4 (binar
 and 1/2 in spectral norm (``diag(p) - p p^T``, multinomial), which gives the
 constants of :meth:`lipschitz` and :meth:`lipschitz_group`. Neither loss has a
 uniform strong convexity constant (the multinomial loss is even invariant to adding
-one vector to every class, PAPER.md section 1), so ``strong_convexity() = ridge``.
+one vector to every class, our observation), so ``strong_convexity() = ridge``.
 """
 
 from __future__ import annotations
@@ -178,8 +178,9 @@ class Multinomial(_GLM):
 
     Notes
     -----
-    Without ridge the loss is not strictly convex (PAPER.md section 1,
-    [observation]): add ``ridge > 0`` for the regime of Theorem 1.1.
+    Without ridge the loss is not strictly convex (our observation; the paper
+    names this model as an example): add ``ridge > 0`` for the regime of
+    Theorem 1.1.
     ``lipschitz() = ||X||_2^2 / (2 n) + ridge``.
 
     Examples

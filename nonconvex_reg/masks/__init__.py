@@ -1,4 +1,4 @@
-"""Differentiable-pruning masks and the group penalties they equal (PAPER.md 2).
+"""Differentiable-pruning masks and the group penalties they equal (arXiv:2402.17902).
 
 Each mask reparameterizes a group ``beta_T`` as ``u_T = m(w_T, beta_T) beta_T`` with
 weight decay ``P(w, beta)``; minimizing ``P`` over the splits of a fixed ``u`` gives

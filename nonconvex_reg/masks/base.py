@@ -1,4 +1,4 @@
-"""The contract of a differentiable-pruning mask (PAPER.md section 2).
+"""The contract of a differentiable-pruning mask (arXiv:2402.17902, Section 2).
 
 A mask reparameterizes each group ``beta_T`` of the weights by a masked copy, the
 *effective* weights ``u``, and puts weight decay on the mask parameters ``w`` and
@@ -7,7 +7,7 @@ on ``beta``:
     masked objective:  M(w, beta) = L(u(w, beta)) + lam * P(w, beta).
 
 Minimizing ``P`` over the pairs with the same ``u`` leaves a group penalty on the
-effective weights (section 2.0, the Hoff identity, and Lemmas 2.1-2.3, v1),
+effective weights (the Hoff identity and Lemmas 2.1-2.3 of the paper, v1),
 
     min { P(w, beta) : u(w, beta) = u } = sum_T q(||u_T||_2),
 

@@ -1,7 +1,7 @@
-"""The per-group variational identities, checked numerically (PAPER.md 8, item 1).
+"""The per-group variational identities, checked numerically (our test design).
 
-For a group of norm ``a = ||u_T||`` every mask of section 2 satisfies (the Hoff
-identity and Lemmas 2.1-2.3, v1)
+For a group of norm ``a = ||u_T||`` every mask of the paper's Section 2 satisfies
+(the Hoff identity and Lemmas 2.1-2.3, v1)
 
     min_w  P_T(w, a) = q(a),    P_T(w, a) = P(w, beta) with ||m(w) beta|| = a,
 
@@ -118,7 +118,7 @@ def check_mask_identity(mask, norms) -> float:
     otherwise. Bounded Brent stops at ``xatol = 1e-13 h`` (plus its built-in
     relative ``sqrt(eps) |w|``), far below what a relative value error of
     ``1e-8`` needs, since the value is flat to second order at the minimum.
-    PAPER.md section 8, item 1.
+    The check is ours; the identities are those of Section 2 of arXiv:2402.17902.
 
     Examples
     --------

@@ -1,4 +1,4 @@
-"""The Hoff identity (section 2.0): the identity mask is the group LASSO.
+"""The Hoff identity (arXiv:2402.17902, Section 2): the identity mask is group LASSO.
 
 Masking each group by a scalar, ``u_T = w_T beta_T``, with weight decay
 ``(lam/2)(||w||^2 + ||beta||^2)`` (note ``lam/2``) equals the group LASSO,
@@ -42,9 +42,9 @@ class IdentityMask(ScalarGroupMask):
 
     Notes
     -----
-    PAPER.md section 2.0 (the Hoff identity): the factor is ``lam/2``, not
-    ``lam``. Optimal split ``w_T = sqrt(a_T)``, ``beta_T = u_T / sqrt(a_T)``, and
-    ``beta_T = 0`` where ``a_T = 0``.
+    The Hoff identity as arXiv:2402.17902 (Section 2) states it: the factor is
+    ``lam/2``, not ``lam``. Optimal split ``w_T = sqrt(a_T)``,
+    ``beta_T = u_T / sqrt(a_T)``, and ``beta_T = 0`` where ``a_T = 0``.
 
     Examples
     --------

@@ -2,10 +2,10 @@
 
     min_{w, beta}  M(w, beta) = L(u(w, beta)) + lam * P(w, beta)
 
-is the differentiable-pruning problem of PAPER.md section 2; by the Hoff identity
-and Lemmas 2.1-2.3 (v1) its optimal value equals that of the sum-form problem
-``min_u L(u) + lam sum_T q(||u_T||)`` and its effective weights ``u`` are the
-sum-form minimizers (section 8, item 1, "end to end").
+is the differentiable-pruning problem of arXiv:2402.17902, Section 2; by the Hoff
+identity and Lemmas 2.1-2.3 (v1) its optimal value equals that of the sum-form
+problem ``min_u L(u) + lam sum_T q(||u_T||)`` and its effective weights ``u`` are
+the sum-form minimizers (our end-to-end test of those lemmas).
 
 M is nonconvex, so :func:`minimize_masked` runs L-BFGS-B with exact gradients
 (:meth:`~.base.GroupMask.masked_objective`) from ``n_starts`` seeded random starts

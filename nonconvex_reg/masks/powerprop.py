@@ -8,9 +8,9 @@ penalty with no mask parameter to optimize:
         = min_u L(u) + lam sum_T ||u_T||_2^{2/alpha}.
 
 ``alpha = 2`` is Lemma 2.3 (v1), the group LASSO; a general ``alpha`` is derived
-here (PAPER.md section 2.3, inferred). The map ``beta_T -> u_T`` is a bijection for
-``alpha > 0`` with inverse ``beta_T = u_T ||u_T||^{1/alpha - 1}``, so the "optimal
-split" is the only split.
+here (our extension; v1 of the paper states only ``alpha = 2``). The map
+``beta_T -> u_T`` is a bijection for ``alpha > 0`` with inverse
+``beta_T = u_T ||u_T||^{1/alpha - 1}``, so the "optimal split" is the only split.
 
 Jacobian (derived here): for ``b = beta_T != 0`` with ``n = ||b||``,
 

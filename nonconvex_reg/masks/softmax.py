@@ -12,7 +12,7 @@ with ``W`` the principal Lambert W function. Proof (Appendix A, v1): per group,
 ``w_T = W(2 a_T^2) / 2``, ``beta_T = u_T exp(-w_T)``.
 
 This q is ridge-like near 0 (``q(a) = a^2 + O(a^4)``), so minimizers of the
-equivalent problem are typically dense (PAPER.md section 2.1, observation).
+equivalent problem are typically dense (our observation, not in the paper).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Group penalties q on group norms: the regularizers of PAPER.md sections 2-3."""
+"""Group penalties q on group norms: the regularizers of arXiv:2402.17902, Section 2."""
 
 from .base import GroupPenalty, group_prox
 from .log import LogPenalty

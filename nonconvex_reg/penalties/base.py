@@ -1,10 +1,10 @@
-"""The contract of a group penalty q acting on group norms (PAPER.md sections 2-3).
+"""The contract of a group penalty q acting on group norms (arXiv:2402.17902).
 
 A penalty is a scalar function ``q: R_+ -> R_+`` applied to the group norms
 ``a_g = ||beta|_{T_g}||_2``. Solvers use it in two forms:
 
-* the *sum form* of section 2, ``lam * sum_g q(a_g)``, the regularizer that each
-  differentiable-pruning mask is equivalent to (Lemmas 2.1-2.3);
+* the *sum form* of the paper's Section 2, ``lam * sum_g q(a_g)``, the regularizer
+  that each differentiable-pruning mask is equivalent to (Lemmas 2.1-2.3);
 * the *inverse form* of objective (1), ``lam * q^{-1}(sum_g q(a_g))``, the form of
   Theorem 1.1.
 

@@ -1,9 +1,9 @@
 """The log penalty q(a) = log(1 + a) of Theorem 1.1 (v1); prox in closed form.
 
 ``q(a) = log(1 + a)`` is one of the example penalties the paper lists for
-Theorem 1.1 (PAPER.md section 3.1): strictly increasing, concave with ``q(0) = 0``
-and hence subadditive. It is the group analogue of the log-sum penalty that
-section 2.1 says the softmax mask roughly matches. Its calculus is elementary:
+Theorem 1.1 (arXiv:2402.17902): strictly increasing, concave with ``q(0) = 0``
+and hence subadditive. It is the group analogue of the log-sum penalty that the
+paper says the softmax mask of Lemma 2.1 roughly matches. Its calculus is elementary:
 ``q'(a) = 1 / (1 + a)``, ``q''(a) = -1 / (1 + a)^2`` and ``q^{-1}(v) = e^v - 1``.
 
 Prox (derived here). On ``b > -1`` the slope of

@@ -2,7 +2,7 @@
 
 Every penalty here is a multiple of a power of the group norm:
 
-* :class:`GroupLassoPenalty`, ``q(a) = a``: section 2.0 (identity mask) and
+* :class:`GroupLassoPenalty`, ``q(a) = a``: the Hoff identity (identity mask) and
   Lemma 2.3 (v1, group powerpropagation);
 * :class:`LqPenalty`, ``q(a) = a^p`` with ``0 < p <= 1``: the example penalty of
   Theorem 1.1 (v1);
@@ -153,7 +153,7 @@ class _PowerPenalty(GroupPenalty):
 
 
 class GroupLassoPenalty(_PowerPenalty):
-    """Group LASSO penalty ``q(a) = a`` (section 2.0 and Lemma 2.3, v1).
+    """Group LASSO penalty ``q(a) = a`` (the Hoff identity and Lemma 2.3, v1).
 
     The regularizer of the identity (Hadamard) mask and of group
     powerpropagation; the convex reference of Theorem 1.1. Its prox is soft

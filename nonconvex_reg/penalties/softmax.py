@@ -7,8 +7,8 @@ masks and weights equals ``lam sum_T q(||u_T||)`` with
 
 where ``W`` is the principal branch of the Lambert W function; the minimizing mask
 logit is ``w = W / 2``. Near 0, ``q(a) = a^2 + O(a^4)``; for large ``a``,
-``W(2a^2) ~ 2 log a`` so q grows like ``(log a)^2`` (derived here; PAPER.md section
-2.1 writes ``(log a)^2 / 4``, which drops the factor 2 inside W).
+``W(2a^2) ~ 2 log a`` so q grows like ``(log a)^2`` (derived here; the paper calls
+the penalty log-sum-like and gives no rate).
 
 Calculus (derived here), writing ``W = W(2a^2)`` and using ``W e^W = 2 a^2``:
 
@@ -24,8 +24,8 @@ Calculus (derived here), writing ``W = W(2a^2)`` and using ``W e^W = 2 a^2``:
 
 Shape facts: q is increasing but neither convex nor concave, and *not subadditive*:
 ``q(2a) > 2 q(a)`` for ``a <= 1`` (``q(0.2) - 2 q(0.1) = +0.0187...``,
-``q(2) - 2 q(1) = +0.2315...``), so Theorem 1.1 does not apply to it (PAPER.md
-section 2.1, observation).
+``q(2) - 2 q(1) = +0.2315...``), so Theorem 1.1 does not apply to it (our
+observation; arXiv:2402.17902 does not discuss it).
 
 The prox has no closed form and phi can have two local minima; since q'' is
 monotone on ``[0, b_m]`` and on ``[b_m, inf)``, :func:`certified_prox` finds the

@@ -11,7 +11,7 @@ Hence
 and each interior problem is solved by L-BFGS from two starts: the unpenalized
 minimizer of L on S, and a point ten times closer to zero. This is the
 "enumerate supports, solve each restricted problem" oracle used to check Theorem 1.1
-without trusting a single local solver (PAPER.md section 8, item 3).
+without trusting a single local solver (a test design of ours, not the paper's).
 
 Evidence returned in ``info``: how many supports and local solves were run, the
 runner-up value among the *interior stationary* candidates (restricted gradient at
@@ -94,7 +94,7 @@ def global_minimum(
     lam : float
         Regularization strength, ``> 0``.
     form : {"inverse", "sum"}, default="inverse"
-        Objective (1) of Theorem 1.1, or the sum form of section 2.
+        Objective (1) of Theorem 1.1, or the sum form of Lemmas 2.1-2.3.
     max_groups : int, default=12
         Largest number of groups accepted (the cost is ``2^t`` restricted solves).
     value_tol : float, default=1e-9

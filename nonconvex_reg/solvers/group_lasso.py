@@ -1,4 +1,4 @@
-"""Group LASSO, objective (2) of PAPER.md section 3.1, for every datafit.
+"""Group LASSO, objective (2) of Theorem 1.1 (arXiv:2402.17902), for every datafit.
 
     min_beta  L(beta) + lam * sum_g ||beta|_{T_g}||_2
 
@@ -77,7 +77,8 @@ def _check_problem(datafit, groups, lam):
 def tau(datafit, groups) -> float:
     """``tau = max_g ||grad_g L(0)||_2``: the smallest ``lam`` with solution 0.
 
-    This is the threshold ``tau`` of PAPER.md section 3.4 (Axiotis & Yasuda 2023).
+    This is the threshold ``tau`` that arXiv:2402.17902 quotes from Axiotis & Yasuda
+    2023 (arXiv:2307.07405) in its discussion of Theorem 1.1.
     """
     _check_groups(datafit, groups)
     return float(groups.norms(datafit.gradient(np.zeros(datafit.n_features))).max())

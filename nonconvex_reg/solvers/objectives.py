@@ -1,4 +1,4 @@
-"""The two regularized objectives built from a group penalty q (PAPER.md 2-3).
+"""The two regularized objectives built from a group penalty q (arXiv:2402.17902).
 
 * ``form="sum"``: ``L(beta) + lam * sum_g q(a_g)``, the regularizer each
   differentiable-pruning mask is equivalent to (Lemmas 2.1-2.3);

@@ -1,6 +1,6 @@
 """Optimality conditions: duality gaps, KKT residuals and certified supports.
 
-Group LASSO, objective (2) of PAPER.md section 3.1, ``P(beta) = L(beta) +
+Group LASSO, objective (2) of Theorem 1.1 (arXiv:2402.17902), ``P(beta) = L(beta) +
 lam * sum_g ||beta_g||``. With ``theta = -grad F(X B)`` the Fenchel dual value is
 ``D(theta) = -F^*(-theta) - h^*(X^T theta)`` (see :mod:`nonconvex_reg.datafits.base`)
 and ``gap = P(beta) - D(theta) >= P(beta) - P(beta*) >= 0``.
@@ -19,7 +19,7 @@ minimizer lives on the remaining groups S, and if L restricted to S is
 ``beta`` supported on S, so a group whose norm exceeds that radius is certified
 nonzero. A group certified by neither test is *uncertain*.
 
-Sum-form penalties ``lam * sum_g q(||beta_g||)`` (section 2) are nonconvex in
+Sum-form penalties ``lam * sum_g q(||beta_g||)`` (Section 2) are nonconvex in
 general; their first-order conditions are ``grad_g L + lam q'(a_g) beta_g / a_g = 0``
 on nonzero groups and ``||grad_g L|| <= lam q'(0+)`` on zero groups, which
 :func:`kkt_residual` measures.

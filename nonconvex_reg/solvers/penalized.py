@@ -1,4 +1,4 @@
-"""Local solver for group-penalized problems with any penalty (PAPER.md 2-3).
+"""Local solver for group-penalized problems with any penalty (arXiv:2402.17902).
 
     sum form:      min_beta  L(beta) + lam * sum_g q(||beta_g||)
     inverse form:  min_beta  L(beta) + lam * q^{-1}(sum_g q(||beta_g||))   (1)
@@ -80,7 +80,7 @@ def solve_penalized(
     lam : float
         Regularization strength, ``> 0``.
     form : {"sum", "inverse"}, default="sum"
-        ``lam * sum q`` (section 2) or ``lam * q^{-1}(sum q)`` (objective (1)).
+        ``lam * sum q`` (Lemmas 2.1-2.3) or ``lam * q^{-1}(sum q)`` (objective (1)).
     tol : float, default=1e-8
         Stop when the largest KKT residual is at most ``tol * tau``. Residuals of
         the inverse form stall near ``1e-9 * tau`` in double precision (the

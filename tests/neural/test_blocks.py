@@ -15,7 +15,7 @@ def _paper_matrix(weight):
     if w.ndim == 2:
         return w.T
     c_out, c_in = w.shape[:2]
-    # Kernel H x W x C_in x C_out reshaped to (H*W*C_in) x C_out (section 6.2).
+    # Kernel H x W x C_in x C_out reshaped to (H*W*C_in) x C_out (paper Section 4).
     return np.moveaxis(w, (0, 1), (-1, -2)).reshape(-1, c_out)
 
 

@@ -64,7 +64,7 @@ def test_criteo_recipes_follow_the_paper(method):
     assert recipe.model["name"] == "criteo_dnn"
     assert recipe.prune["layers"] == ["tower.layers.0"]
     assert (recipe.prune["block"], recipe.prune["sparsity"]) == (10, 0.9)
-    if method == "acdc":  # the paper's ACDC masked on Criteo (section 5.4)
+    if method == "acdc":  # the paper's ACDC masked on Criteo (Section 4)
         assert recipe.prune["reenter"] == "keep"
         assert recipe.prune["timeline"] == "acdc_criteo"
 

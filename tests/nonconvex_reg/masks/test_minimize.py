@@ -1,4 +1,4 @@
-"""End-to-end equivalence: masked problem = sum-form problem (PAPER.md 8, item 1).
+"""End-to-end equivalence: masked problem = sum-form problem (Lemmas 2.1-2.3).
 
 ``min_{w, beta} L(u(w, beta)) + lam P(w, beta)`` by multi-start L-BFGS-B must reach
 the enumerated global minimum of ``L(u) + lam sum_T q(||u_T||)`` with the mask's

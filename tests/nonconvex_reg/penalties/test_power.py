@@ -40,7 +40,8 @@ def test_non_real_hyperparameter_is_a_type_error(make):
 
 # ------------------------------------------------------- lemmas and identities
 def test_group_lasso_is_the_identity_mask_regularizer():
-    # Section 2.0: min_w (1/2)(w^2 + a^2 / w^2) = a, at w^2 = a.
+    # Hoff identity (arXiv:2402.17902, Section 2): min_w (1/2)(w^2 + a^2 / w^2) = a,
+    # at w^2 = a.
     pen = GroupLassoPenalty()
     for a in [0.01, 1.0, 37.0]:
         mask = minimize_scalar(

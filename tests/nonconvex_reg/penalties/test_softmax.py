@@ -31,16 +31,17 @@ def test_value_is_lemma_2_1_mask_minimum(a):
 def test_asymptotics():
     a = np.array([1e-8, 1e-5, 1e-3])
     np.testing.assert_allclose(PEN.value(a), a**2, rtol=1e-5)  # q = a^2 + O(a^4)
-    # W(x) ~ log x, so q ~ W^2/4 ~ (2 log a)^2 / 4 = (log a)^2 (not (log a)^2 / 4
-    # as PAPER.md section 2.1 says); the log log correction fades slowly.
+    # W(x) ~ log x, so q ~ W^2/4 ~ (2 log a)^2 / 4 = (log a)^2 (our derivation; the
+    # paper gives no rate for Lemma 2.1's q); the log log correction fades slowly.
     big = np.array([1e50, 1e100])
     ratio = PEN.value(big) / np.log(big) ** 2
     assert np.all(np.abs(ratio - 1) < 0.05) and ratio[0] < ratio[1] < 1
 
 
-def test_not_subadditive_near_origin_paper_numbers():
-    # PAPER.md section 2.1 observation: q(2a) - 2q(a) = +0.0187 at a = 0.1 and
-    # +0.2315 at a = 1, and it turns negative only for a >~ 2.
+def test_not_subadditive_near_origin():
+    # Our observation on Lemma 2.1 of arXiv:2402.17902 (not in the paper):
+    # q(2a) - 2q(a) = +0.0187 at a = 0.1 and +0.2315 at a = 1, and it turns
+    # negative only for a >~ 2.
     excess = PEN.value([0.2, 2.0]) - 2 * PEN.value([0.1, 1.0])
     np.testing.assert_allclose(excess, [0.0187, 0.2315], atol=5e-5)
     a = np.linspace(0.01, 1.0, 100)
