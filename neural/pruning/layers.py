@@ -1,6 +1,6 @@
 """Which layers a pruner prunes, with what block and sparsity.
 
-Scope rules of the paper's Appendix C.1, as defaults:
+Scope rules of Appendix C.1 of the paper (arXiv:2402.17902), as defaults:
 
 * every ``nn.Linear`` and ``nn.Conv{1,2,3}d`` is a candidate unless ``layers``
   names them explicitly;

@@ -1,8 +1,8 @@
-"""Realized sparsity of a pruned model, per layer and in total (Table 1).
+"""Realized sparsity of a pruned model, per layer and in total.
 
 Large blocks make the realized sparsity lower than the nominal one: ragged edge
-blocks, whole-block rounding and the dense layers below ``min_blocks`` (Table 1's
-realized columns). The report therefore counts both levels:
+blocks, whole-block rounding and the dense layers below ``min_blocks`` (the realized
+columns of Table 1 in arXiv:2402.17902). The report therefore counts both levels:
 
 * block sparsity ``1 - kept_blocks / n_blocks`` of every pruned layer;
 * element sparsity ``1 - (entries in kept blocks) / (entries)``, per layer and over
