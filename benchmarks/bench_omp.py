@@ -64,7 +64,7 @@ from nonconvex_reg import (
 from nonconvex_reg.datasets import DATAFIT_KINDS
 from nonconvex_reg.penalties import penalty_examples
 from omp import best_subset, check_theorem_b3, group_omp, group_ompr, ompr_nonconvex
-from omp._refit import make_refit
+from omp.refit import make_refit
 
 RESULTS = Path(__file__).parent / "results"
 SEED = 0

@@ -27,7 +27,7 @@ rule :func:`~omp.select.top_k_groups` (ties to the lower group index).
   worse than group OMP.
 
 Re-optimization is exact and incremental for squared losses (block Cholesky, see
-:mod:`omp._refit`) and a warm-started Newton solve otherwise.
+:mod:`omp.refit`) and a warm-started Newton solve otherwise.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ import numpy as np
 
 from nonconvex_reg.validation import check_choice, check_int, check_scalar
 
-from ._refit import make_refit
 from ._validation import check_k, check_problem, check_support
+from .refit import make_refit
 from .result import OMPResult
 from .select import top_k_groups
 

@@ -9,8 +9,8 @@ from nonconvex_reg.datasets import DATAFIT_KINDS
 from nonconvex_reg.penalties import penalty_examples
 from nonconvex_reg.testing import penalties, problems
 from omp import group_ompr, ompr_nonconvex
-from omp._refit import make_refit
 from omp.nonconvex import lipschitz, nonconvex_selection
+from omp.refit import make_refit
 
 SUBADDITIVE = tuple(penalty_examples(subadditive=True).values())
 CONTROLS = tuple(penalty_examples(subadditive=False).values())
