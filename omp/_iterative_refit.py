@@ -4,7 +4,7 @@ For the losses without a closed form, ``beta_S`` is computed on the support's
 coordinates, warm-started from the previous fit; ``swap_loss`` prices a swap by
 two solver iterations, an upper bound on the restricted minimum, and
 ``try_swap`` refits a swap from the second-order model's point
-(:meth:`~omp._refit_base.Refit.swap_point`) and gives up as soon as ``L`` is
+(:meth:`~omp.refit.Refit.swap_point`) and gives up as soon as ``L`` is
 predicted to stay above the bar.
 
 * **Non-quadratic datafits with a plain layout** (logistic, multinomial):
