@@ -23,7 +23,7 @@ solver's coefficients, so scaling differences cannot hide):
    abess) reach the exhaustive optimum of ``best_subset``, on well-conditioned
    (independent) and ill-conditioned (equicorrelated rho=0.9) designs.
 3. **Algorithm 2 agreement**: selections of Algorithm 2 (nonconvex subproblem,
-   cycling through four subadditive penalties) against the gradient-norm rule
+   cycling through the registry's subadditive examples) against the gradient-norm rule
    on random instances of all four datafits.
 4. **Theorem B.3 sweep**: k'/k in {1, 1.5, 2, 3, 4}, Algorithm 2 from random
    supports with R rounds, on a block-orthogonal design (kappa = 1) and on
@@ -56,18 +56,15 @@ from threadpoolctl import threadpool_limits
 from neural.bench.solvers import planted_groups
 from nonconvex_reg import (
     ConvergenceWarning,
-    GroupLassoPenalty,
     Groups,
-    L1MaskPenalty,
     LeastSquares,
     Logistic,
-    LogPenalty,
-    LqPenalty,
     make_problem,
 )
 from nonconvex_reg.datasets import DATAFIT_KINDS
+from nonconvex_reg.penalties import penalty_examples
 from omp import best_subset, check_theorem_b3, group_omp, group_ompr, ompr_nonconvex
-from omp._refit import make_refit
+from omp.refit import make_refit
 
 RESULTS = Path(__file__).parent / "results"
 SEED = 0
@@ -245,14 +242,14 @@ def small_section(quick):
 
 # ------------------------------------------------------ Algorithm 2 agreement
 def agreement_section(quick):
-    penalties = (L1MaskPenalty(), LqPenalty(0.5), LogPenalty(), GroupLassoPenalty())
+    penalties = tuple(penalty_examples(subadditive=True).values())
     totals = {"instances": 0, "selections": 0, "disagreements": [], "uncertified": 0}
     for seed in range(5 if quick else 50):
         for kind in DATAFIT_KINDS:
             problem = make_problem(kind, n_samples=60, n_groups=10, group_size=2,
                                    n_active=3, correlation=0.5, seed=1000 + seed)
             result = ompr_nonconvex(problem.datafit, problem.groups, 3,
-                                    penalty=penalties[seed % 4])
+                                    penalty=penalties[seed % len(penalties)])
             totals["instances"] += 1
             totals["selections"] += result.info["n_selections"]
             totals["uncertified"] += result.info["n_uncertified"]

@@ -16,8 +16,10 @@ Strategies
 groups(max_groups, max_size)
     Random partitions: contiguous, shuffled, or B x B tilings with ragged edges.
 penalties(subadditive=None)
-    Every penalty family with random hyperparameters; ``subadditive=True`` keeps
-    those Theorem 1.1 covers, ``False`` the negative controls.
+    Every family of :data:`~nonconvex_reg.penalties.PENALTY_REGISTRY` with random
+    hyperparameters from its ``ranges``; ``subadditive=True`` keeps those Theorem
+    1.1 covers, ``False`` the negative controls (by the declared
+    ``is_subadditive``).
 problems(kinds, max_groups)
     Well-conditioned problems of each datafit (``n_samples`` at least three times
     the columns of ``X``, ``ridge`` in [1e-2, 1]), whose strong-convexity constant
@@ -41,14 +43,7 @@ from hypothesis import strategies as st
 from .datasets import DATAFIT_KINDS, make_problem
 from .groups import Groups
 from .masks import IdentityMask, L1Mask, PowerPropMask, SoftmaxMask
-from .penalties import (
-    GroupLassoPenalty,
-    L1MaskPenalty,
-    LogPenalty,
-    LqPenalty,
-    PowerPropPenalty,
-    SoftmaxPenalty,
-)
+from .penalties import PENALTY_REGISTRY
 from .solvers import tau
 
 __all__ = ["MASK_REGISTRY", "groups", "lams_near_tau", "penalties", "problems"]
@@ -93,21 +88,34 @@ def groups(draw, max_groups=6, max_size=4) -> Groups:
 
 
 def penalties(subadditive: bool | None = None):
-    """Every penalty family, optionally filtered on subadditivity (Theorem 1.1)."""
-    inside = st.one_of(
-        st.just(GroupLassoPenalty()),
-        st.floats(0.1, 1.0).map(LqPenalty),
-        st.just(L1MaskPenalty()),
-        st.floats(2.0, 6.0).map(PowerPropPenalty),
-        st.just(LogPenalty()),
-    )
-    outside = st.one_of(
-        st.just(SoftmaxPenalty()),
-        st.floats(0.5, 1.9).map(PowerPropPenalty),
+    """Every registered penalty family, optionally filtered on subadditivity.
+
+    A draw picks a family of :data:`~nonconvex_reg.penalties.PENALTY_REGISTRY`,
+    then one of its ``ranges`` boxes and a value in each interval. With
+    ``subadditive`` set, only families with a registered instance on the
+    requested side of Theorem 1.1 are drawn, and draws are filtered on the
+    declared ``is_subadditive``.
+    """
+    if subadditive is not None:
+        subadditive = bool(subadditive)
+    families = [
+        family
+        for family in PENALTY_REGISTRY
+        if subadditive is None
+        or any(p.is_subadditive is subadditive for p in family.penalties())
+    ]
+    drawn = st.one_of(
+        [
+            st.fixed_dictionaries(
+                {name: st.floats(low, high) for name, (low, high) in box.items()}
+            ).map(lambda params, family=family: family.make(**params))
+            for family in families
+            for box in family.ranges
+        ]
     )
     if subadditive is None:
-        return st.one_of(inside, outside)
-    return inside if subadditive else outside
+        return drawn
+    return drawn.filter(lambda penalty: penalty.is_subadditive is subadditive)
 
 
 @st.composite

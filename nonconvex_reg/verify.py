@@ -35,14 +35,7 @@ from .masks import (
     minimize_masked,
 )
 from .oracle import cvxpy_group_lasso
-from .penalties import (
-    GroupLassoPenalty,
-    L1MaskPenalty,
-    LogPenalty,
-    LqPenalty,
-    PowerPropPenalty,
-    SoftmaxPenalty,
-)
+from .penalties import penalty_examples
 from .solvers import global_minimum, solve_group_lasso, tau
 from .theorem import check_lemma_2_4, check_lemma_2_5, check_theorem_1_1
 
@@ -55,16 +48,13 @@ ORACLE_TOL = 1e-6
 
 
 def verification_penalties():
-    """The penalties checked: five inside Theorem 1.1 and two negative controls."""
-    return [
-        GroupLassoPenalty(),
-        LqPenalty(0.5),
-        L1MaskPenalty(),
-        PowerPropPenalty(3.0),
-        LogPenalty(),
-        SoftmaxPenalty(),
-        PowerPropPenalty(1.0),
-    ]
+    """The penalties checked: every registered example, inside Theorem 1.1 first.
+
+    The examples of :data:`~nonconvex_reg.penalties.PENALTY_REGISTRY` that
+    declare ``is_subadditive``, then the negative controls that do not.
+    """
+    inside = penalty_examples(subadditive=True).values()
+    return [*inside, *penalty_examples(subadditive=False).values()]
 
 
 @dataclass(frozen=True)

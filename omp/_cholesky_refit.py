@@ -1,4 +1,4 @@
-"""Exact restricted least squares by block Cholesky factors (see :mod:`omp._refit`).
+"""Exact restricted least squares by block Cholesky factors (see :mod:`omp.refit`).
 
 For the squared losses (``LeastSquares``, ``MultiResponse``), ``L(beta) =
 ||Y - X B||_F^2 / (2n) + ridge/2 ||beta||^2`` decouples over the ``K`` output

@@ -1,25 +1,29 @@
-"""Warm-started iterative restricted solves (see :mod:`omp._refit`).
+"""Warm-started iterative restricted solves (see :mod:`omp.refit`).
 
 For the losses without a closed form, ``beta_S`` is computed on the support's
 coordinates, warm-started from the previous fit; ``swap_loss`` prices a swap by
 two solver iterations, an upper bound on the restricted minimum, and
 ``try_swap`` refits a swap from the second-order model's point
-(:meth:`~omp._refit_base.Refit.swap_point`) and gives up as soon as ``L`` is
+(:meth:`~omp.refit.Refit.swap_point`) and gives up as soon as ``L`` is
 predicted to stay above the bar.
 
-* **Logistic and multinomial losses**: damped Newton with Armijo backtracking,
-  on the predictor ``Z = A x`` of the support's columns ``A`` of ``X`` (updated
-  along the search direction, one product per iteration). The Hessian is
-  ``A^T W A / n + ridge I`` with ``W`` the per-sample curvature,
-  ``sigma(z) sigma(-z)`` (binary) or ``diag(p) - p p^T`` (multinomial,
-  ``p = softmax(z)``); a damping of ``1e-12`` times its largest diagonal entry
-  keeps the multinomial Hessian, singular along the class-shift direction when
-  ``ridge = 0``, invertible (it changes the steps, not the fixed point). Early
-  give-up (``try_swap``): when ``L - lambda^2 > bar`` for the Newton decrement
+* **Non-quadratic datafits with a plain layout** (logistic, multinomial):
+  damped Newton with Armijo backtracking, on the predictor ``Z = A x`` of the
+  support's columns ``A`` of ``X`` (updated along the search direction, one
+  product per iteration). The Hessian is ``A^T W A / n + ridge I`` with ``W``
+  the per-sample curvature of F, built from the factors ``diag(D_i) - U_i
+  U_i^T`` the datafit declares (``sigma(z) sigma(-z)`` binary, ``diag(p) - p
+  p^T`` multinomial with ``p = softmax(z)``) or else from its Hessian blocks; a
+  damping of ``1e-12`` times its largest diagonal entry keeps the multinomial
+  Hessian, singular along the class-shift direction when ``ridge = 0``,
+  invertible (it changes the steps, not the fixed point). Early give-up
+  (``try_swap``): when ``L - lambda^2 > bar`` for the Newton decrement
   ``lambda^2 = g^T H^{-1} g``, i.e. even twice the decrease the Newton model
   predicts would leave ``L`` above the bar (a heuristic for a non-quadratic
   ``L``: it can only reject a swap, never accept one).
-* **Any other datafit**: L-BFGS (scipy) on ``datafit.restrict(coords)``.
+* **Any other datafit** (a coefficient layout that is not the plain flattening
+  of ``X``'s columns, e.g. a restricted multi-output datafit): L-BFGS (scipy)
+  on ``datafit.restrict(coords)``.
 
 Stopping: ``||grad_S L(beta_S)||_2 <= tol * ||grad L(0)||_2``. A fit that misses
 it is counted in ``failures`` and surfaces in the search's result as status
@@ -36,13 +40,15 @@ from scipy.linalg.lapack import dpotrf as potrf
 from scipy.linalg.lapack import dpotri as potri
 from scipy.linalg.lapack import dpotrs as potrs
 from scipy.optimize import minimize
-from scipy.special import expit, softmax
 
-from nonconvex_reg import Logistic, Multinomial
+from ._refit_base import (
+    Refit,
+    _symmetric_gram,
+    coefficient_layout,
+    restricted_predictor,
+)
 
-from ._refit_base import Refit, coefficient_layout, restricted_predictor
-
-__all__ = ["CURVATURE", "LbfgsRefit", "NewtonRefit"]
+__all__ = ["LbfgsRefit", "NewtonRefit"]
 
 _NEWTON_DAMPING = 1e-12
 _ARMIJO = 1e-4
@@ -53,27 +59,25 @@ _TRIAL_ITER = 2
 _MAX_BACKTRACKS = 60
 
 
-def _binary_curvature(A, outputs, z, n_samples):
-    """``A^T diag(sigma(z) sigma(-z)) A / n`` (binary logistic), lower triangle.
+def _factored_gram(A, outputs, diagonal, rank_one, n_samples):
+    """``A^T W A / n`` for per-sample blocks ``W_i = diag(D_i) - U_i U_i^T``.
 
-    One symmetric rank-n update (BLAS syrk) computes only the lower triangle,
-    half the flops of a general product; the Cholesky factorization reads no
-    more than that.
+    ``A`` holds the support's columns of ``X``, ``outputs`` the output column of
+    each. The single-output case without a rank-one term is one symmetric
+    rank-n update (BLAS syrk), which computes only the lower triangle, half the
+    flops of a general product; the Cholesky factorization reads no more than
+    that. Otherwise two products:
+    ``(A D)^T A`` masked to equal outputs, minus ``(A U)^T (A U)``.
     """
-    scaled = A * np.sqrt(expit(z) * expit(-z))[:, None]
-    return syrk(1.0 / n_samples, scaled, trans=1, lower=1)
-
-
-def _multinomial_curvature(A, outputs, Z, n_samples):
-    """``sum_i (a_i a_i^T) * (diag(p_i) - p_i p_i^T)[outputs]`` over samples, / n."""
-    P = softmax(Z, axis=1)
-    AP = A * P[:, outputs]
-    same = outputs[:, None] == outputs[None, :]
-    return ((AP.T @ A) * same - AP.T @ AP) / n_samples
-
-
-#: Per-sample curvature of the losses with a Newton engine.
-CURVATURE = {Logistic: _binary_curvature, Multinomial: _multinomial_curvature}
+    if rank_one is None and diagonal.ndim == 1:
+        return syrk(1.0 / n_samples, A * np.sqrt(diagonal)[:, None], trans=1, lower=1)
+    n_rows = A.shape[0]
+    weighted = A * diagonal.reshape(n_rows, -1)[:, outputs]
+    gram = (weighted.T @ A) * (outputs[:, None] == outputs[None, :])
+    if rank_one is not None:
+        shifted = A * rank_one.reshape(n_rows, -1)[:, outputs]
+        gram -= shifted.T @ shifted
+    return gram / n_samples
 
 
 class _IterativeRefit(Refit):
@@ -190,12 +194,25 @@ class _IterativeRefit(Refit):
 
 
 class NewtonRefit(_IterativeRefit):
-    """Damped Newton with Armijo backtracking (logistic and multinomial)."""
+    """Damped Newton with Armijo backtracking (non-quadratic plain datafits)."""
 
     def __init__(self, datafit, groups, tol, max_iter):
         super().__init__(datafit, groups, tol, max_iter)
-        self._curvature = CURVATURE[type(datafit)]
         self._columns, self._outputs, self._n_outputs = coefficient_layout(datafit)
+
+    def _curvature(self, A, outputs, z):
+        """``A^T grad^2 F(Z) A`` over the support's coordinates (lower triangle).
+
+        From the factors the datafit declares
+        (:meth:`~nonconvex_reg.Datafit.hessian_factors_from_predictor`), else from
+        its per-sample Hessian blocks.
+        """
+        datafit = self.datafit
+        factors = datafit.hessian_factors_from_predictor(z)
+        if factors is None:
+            # Case without declared factors: one product per pair of outputs.
+            return _symmetric_gram(A, outputs, datafit.hessian_blocks_from_predictor(z))
+        return _factored_gram(A, outputs, *factors, datafit.n_samples)
 
     def _value_and_gradient(self, A, outputs, x, z):
         """``L`` and its gradient over the restricted coordinates, from ``Z``."""
@@ -233,7 +250,7 @@ class NewtonRefit(_IterativeRefit):
         for _ in range(max_iter):
             if np.linalg.norm(grad) <= target:
                 return x, value, True
-            hessian = self._curvature(A, outputs, z, self.datafit.n_samples)
+            hessian = self._curvature(A, outputs, z)
             hessian[diagonal] += self.datafit.ridge
             hessian[diagonal] += _NEWTON_DAMPING * max(hessian[diagonal].max(), 1e-300)
             factor, info = potrf(hessian, lower=1, clean=0, overwrite_a=1)
@@ -276,7 +293,7 @@ class NewtonRefit(_IterativeRefit):
 
 
 class LbfgsRefit(_IterativeRefit):
-    """L-BFGS (scipy) for datafits without a Newton engine."""
+    """L-BFGS (scipy) for datafits whose coefficient layout is not plain."""
 
     def _solve(self, coords, x, target, max_iter, bar=None):
         sub = self.datafit.restrict(coords)

@@ -1,4 +1,4 @@
-"""The contract of the restricted re-optimization engines of :mod:`omp._refit`.
+"""The contract of the restricted re-optimization engines of :mod:`omp.refit`.
 
 An engine holds the last fitted ordered support ``S`` (``order``) and
 ``beta_S = argmin {L(beta) : beta zero outside S}``. ``fit(order)`` refits and

@@ -31,7 +31,7 @@ lower group index).
   worse than group OMP.
 
 Re-optimization is exact and incremental for squared losses (block Cholesky, see
-:mod:`omp._refit`) and a warm-started Newton solve otherwise.
+:mod:`omp.refit`) and a warm-started Newton solve otherwise.
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ import numpy as np
 
 from nonconvex_reg.validation import check_choice, check_int, check_scalar
 
-from ._refit import make_refit
 from ._validation import check_k, check_problem, check_support
+from .refit import make_refit
 from .result import OMPResult
 from .select import top_k_groups
 
@@ -350,7 +350,7 @@ def group_ompr(
         \hat L(S + i - j) = L(\beta_S) - \tfrac12 g_P^T H_{PP}^{-1} g_P
         + \tfrac12 b_j^T [(H_{PP}^{-1})_{jj}]^{-1} b_j, \qquad P = S + i,
 
-    (:meth:`~omp._refit_base.Refit.swap_prices`: one Newton step on ``P``, then
+    (:meth:`~omp.refit.Refit.swap_prices`: one Newton step on ``P``, then
     the exact price of zeroing group ``j`` in the model; exact for the squared
     losses), every priced swap being verified by a refit, and the search
     widens: after the rounds above from every start, the best start goes on
@@ -422,7 +422,7 @@ def group_ompr(
     correlated design) and the one that should leave is not always among the
     smallest norms; the model prices every such pair for about the cost of one
     Newton step. (2) For the non-quadratic losses,
-    :meth:`~omp._refit_base.Refit.swap_loss` bounds a swap by two solver
+    :meth:`~omp.refit.Refit.swap_loss` bounds a swap by two solver
     iterations, and at local optima of the plain rule on the logistic
     instances that bound missed about 70% of the swaps that do lower the loss
     (the second-order prediction missed under 1%, but is optimistic, hence the

@@ -37,14 +37,14 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from nonconvex_reg import ConvergenceWarning, LeastSquares, MultiResponse
+from nonconvex_reg import ConvergenceWarning
 from nonconvex_reg.validation import check_int, check_scalar
 
-from ._refit import make_refit
 from ._refit_base import coefficient_layout
 from ._validation import check_k, check_problem, check_support
 from .exhaustive import best_subset
 from .nonconvex import _check_penalty, lipschitz, ompr_nonconvex
+from .refit import make_refit
 from .result import _field_table
 
 __all__ = [
@@ -169,7 +169,7 @@ def restricted_constants(datafit, groups, s, *, max_supports=20_000):
     max_supports = check_int(max_supports, "max_supports", low=1)
     size = min(s, groups.n_groups)
     n_supports = math.comb(groups.n_groups, size)
-    quadratic = isinstance(datafit, LeastSquares | MultiResponse) and int(
+    quadratic = datafit.is_quadratic and int(
         np.prod(datafit.coef_shape)
     ) == datafit.n_features
     if quadratic and n_supports <= max_supports:

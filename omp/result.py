@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nonconvex_reg.solvers.result import _StatusResult
+from nonconvex_reg.solvers import StatusResult
 
 __all__ = ["STATUS_MESSAGES", "OMPResult"]
 
@@ -37,7 +37,7 @@ STATUS_MESSAGES = {
 
 
 @dataclass(frozen=True)
-class OMPResult(_StatusResult):
+class OMPResult(StatusResult):
     """A support of groups, the refit coefficients on it, and how they were found.
 
     Attributes

@@ -72,15 +72,11 @@ from threadpoolctl import threadpool_limits
 from nonconvex_reg import (
     GroupLassoPenalty,
     Groups,
-    L1MaskPenalty,
     LeastSquares,
     Logistic,
-    LogPenalty,
-    LqPenalty,
-    PowerPropPenalty,
-    SoftmaxPenalty,
     tau,
 )
+from nonconvex_reg.penalties import penalty_examples
 from nonconvex_reg.solvers.objectives import objective_value
 from nonconvex_reg.validation import check_int, check_scalar
 
@@ -114,14 +110,7 @@ TARGETS = (1e-6, 1e-8)
 #: Plot-only floor of the relative suboptimality (the JSON keeps exact values).
 PLOT_FLOOR = 1e-16
 
-_PENALTIES = {
-    "softmax": SoftmaxPenalty,
-    "l1_mask": L1MaskPenalty,
-    "powerprop": PowerPropPenalty,
-    "lq_0.5": lambda: LqPenalty(0.5),
-    "log": LogPenalty,
-    "group_lasso": GroupLassoPenalty,
-}
+_PENALTIES = penalty_examples()  # every registered example, by label
 #: Penalties of the nonconvex section, for ``penalties=``.
 PENALTY_NAMES = tuple(_PENALTIES)
 
@@ -199,7 +188,7 @@ class _Dataset:
         if self.section == "group_lasso":
             inst.penalty, inst.lam = GroupLassoPenalty(), 0.1 * inst.tau()
         elif self.section == "nonconvex":
-            inst.penalty, inst.lam = _PENALTIES[self.penalty](), 0.3 * inst.tau()
+            inst.penalty, inst.lam = _PENALTIES[self.penalty], 0.3 * inst.tau()
         return inst
 
 

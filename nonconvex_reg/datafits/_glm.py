@@ -102,11 +102,10 @@ class _GLM(Datafit):
     :func:`_check_design` and implement the data part
     ``loss_from_predictor``, ``dual_point_from_predictor`` and ``dual_value``. They
     declare ``_curvature`` (the constant ``c`` of the module docstring) and
-    ``_quadratic`` (whether F is a quadratic with Hessian ``X^T X / n``).
+    ``is_quadratic`` (the capability of :class:`~.base.Datafit`).
     """
 
     _curvature: float
-    _quadratic: bool = False
 
     def _set_design(self, X, ridge, n_outputs: int | None) -> None:
         """Store ``X`` (from :func:`_check_design`) and validate ``ridge``.
@@ -277,7 +276,7 @@ class _GLM(Datafit):
         multinomial losses have no uniform curvature (it vanishes as ``|Z|`` grows,
         and the multinomial loss is invariant to adding one vector to every class).
         """
-        if not self._quadratic:
+        if not self.is_quadratic:
             return float(self.ridge)
         n_rows, n_columns = self.X.shape
         if "bottom_sq" not in self._cache:

@@ -21,6 +21,15 @@ Duality (used for certified stopping of group LASSO, objective (2)). With the
 so each datafit provides ``-F^*(-theta)`` as :meth:`Datafit.dual_value`, valid for
 every ``theta`` of the form ``c * (-grad F(X B))`` with ``c`` in ``[0, 1]`` (the
 rescaling that makes ``theta`` dual feasible when ``ridge = 0``).
+
+Declared capabilities. Callers choose their algorithm from what a datafit
+declares, never from its class:
+
+* ``is_quadratic``: whether F is the squared loss, so that restricted
+  minimizers solve linear normal equations exactly;
+* :meth:`Datafit.hessian_factors_from_predictor`: the per-sample Hessian of F
+  as a diagonal minus a rank-one term, when F has that form (``None``
+  otherwise; :meth:`Datafit.hessian_blocks_from_predictor` always applies).
 """
 
 from __future__ import annotations
@@ -49,6 +58,14 @@ class Datafit(ABC):
     coef_shape : tuple of int
         ``(n_features_in,)`` or ``(n_features_in, n_outputs)``; ``beta`` is the C-order
         flattening of a coefficient array of this shape.
+    is_quadratic : bool
+        Declared capability: whether the data part is the squared loss
+        ``F(Z) = ||Y - Z||_F^2 / (2 n_samples)`` with ``Y`` the targets ``y``
+        (shaped like ``Z``). Then L is quadratic with the constant Hessian
+        ``(X^T X / n_samples) (x) I + ridge I``, and a minimizer restricted to
+        some coordinates solves linear normal equations (the exact refits of
+        :mod:`omp` use them). ``False`` (the default) is always safe: callers
+        then take their general path.
     """
 
     X: np.ndarray
@@ -57,6 +74,7 @@ class Datafit(ABC):
     n_samples: int
     n_features: int
     coef_shape: tuple[int, ...]
+    is_quadratic: bool = False
 
     # ----------------------------------------------------------- data part F
     @abstractmethod
@@ -83,6 +101,30 @@ class Datafit(ABC):
         ndarray of shape (n_samples, n_outputs, n_outputs)
             ``n_outputs = 1`` for single-output models.
         """
+
+    def hessian_factors_from_predictor(self, z):
+        """The per-sample Hessian of F as a diagonal minus a rank-one term, or None.
+
+        A declared capability: when every block of
+        :meth:`hessian_blocks_from_predictor` has the form
+
+            d^2 F / dZ_i^2 = (diag(D_i) - U_i U_i^T) / n_samples,
+
+        the datafit returns ``(D, U)`` and callers build restricted Hessians
+        with two matrix products instead of one per pair of outputs. The
+        default, ``None``, declares no such form.
+
+        Parameters
+        ----------
+        z : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The linear predictor ``Z = X B``.
+
+        Returns
+        -------
+        tuple of (ndarray, ndarray or None), or None
+            ``D`` and ``U``, each shaped like ``z``; ``U = None`` stands for 0.
+        """
+        return None
 
     @abstractmethod
     def dual_value(self, theta) -> float:

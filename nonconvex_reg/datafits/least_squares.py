@@ -32,7 +32,7 @@ class _SquaredLoss(_GLM):
     """Data part ``F(Z) = ||Y - Z||_F^2 / (2 n_samples)`` shared by both shapes."""
 
     _curvature = 1.0
-    _quadratic = True
+    is_quadratic = True
 
     def loss_from_predictor(self, z) -> float:
         """``F(Z) = ||Y - Z||_F^2 / (2 n_samples)``."""

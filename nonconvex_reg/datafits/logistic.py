@@ -48,6 +48,12 @@ def _mean_row_entropy(P, n_samples: int) -> float:
     return float(np.sum(entr(np.maximum(P, 0.0))) / n_samples)
 
 
+def _sigmoid_curvature(z) -> np.ndarray:
+    """``sigmoid(z) sigmoid(-z)``: the second derivative of ``log(1 + e^{-y z})``."""
+    z = np.asarray(z, dtype=np.float64)
+    return expit(z) * expit(-z)
+
+
 class Logistic(_GLM):
     r"""Binary logistic loss with labels in {-1, +1} and optional ridge.
 
@@ -123,10 +129,13 @@ class Logistic(_GLM):
         """``theta_i = y_i * sigmoid(-y_i z_i) / n``."""
         return self.y * expit(-self.y * z) / self.n_samples
 
+    def hessian_factors_from_predictor(self, z) -> tuple[np.ndarray, None]:
+        """``D = sigmoid(z) sigmoid(-z)`` and no rank-one term."""
+        return _sigmoid_curvature(z), None
+
     def hessian_blocks_from_predictor(self, z) -> np.ndarray:
         """``sigmoid(z_i) sigmoid(-z_i) / n``, the curvature of each sample's loss."""
-        z = np.asarray(z, dtype=np.float64)
-        return (expit(z) * expit(-z) / self.n_samples)[:, None, None]
+        return (_sigmoid_curvature(z) / self.n_samples)[:, None, None]
 
     def dual_value(self, theta) -> float:
         """``(1/n) sum_i [H(t_i) + H(1 - t_i)]``, ``t = n y theta``; -inf off [0, 1]."""
@@ -215,6 +224,11 @@ class Multinomial(_GLM):
     def dual_point_from_predictor(self, z) -> np.ndarray:
         """``theta = (Y_onehot - softmax(Z)) / n``."""
         return (self._onehot - softmax(z, axis=1)) / self.n_samples
+
+    def hessian_factors_from_predictor(self, z) -> tuple[np.ndarray, np.ndarray]:
+        """``D = U = P = softmax(Z)``: the blocks are ``diag(P_i) - P_i P_i^T``."""
+        probabilities = softmax(z, axis=1)
+        return probabilities, probabilities
 
     def hessian_blocks_from_predictor(self, z) -> np.ndarray:
         """``(diag(P_i) - P_i P_i^T) / n`` with ``P = softmax(Z)``."""

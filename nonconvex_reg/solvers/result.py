@@ -5,8 +5,8 @@ from optimality conditions (never from a threshold), the certificate that stoppe
 the solver (duality gap or KKT residual) and a status drawn from
 :data:`STATUS_MESSAGES`, so that non-convergence is visible in the result and never
 silent. The status machinery (the table check, ``message`` and the
-:class:`ConvergenceWarning` of a give-up) is the base :class:`_StatusResult`, for
-any result type with a status table of its own.
+:class:`ConvergenceWarning` of a give-up) is the public base :class:`StatusResult`,
+for any result type with a status table of its own (``omp.OMPResult`` is one).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import ClassVar
 
 import numpy as np
 
-__all__ = ["STATUS_MESSAGES", "ConvergenceWarning", "SolverResult"]
+__all__ = ["STATUS_MESSAGES", "ConvergenceWarning", "SolverResult", "StatusResult"]
 
 
 class ConvergenceWarning(UserWarning):
@@ -42,12 +42,30 @@ STATUS_MESSAGES = {
 }
 
 
-class _StatusResult(ABC):
+class StatusResult(ABC):
     """A status drawn from a status-message table, and the warning of a give-up.
 
     Base of frozen result dataclasses with a ``status`` field. A subclass sets
-    ``_STATUS_MESSAGES``, the table ``status`` is drawn from, and ``_GIVE_UPS``,
-    its statuses that mean the method stopped before what it promises.
+    two class attributes, ``_STATUS_MESSAGES`` (the table ``status`` is drawn
+    from, status to message) and ``_GIVE_UPS`` (its statuses that mean the method
+    stopped before what it promises), and implements ``_evidence()``, the numbers
+    a give-up warning quotes. It then gets the check of ``status`` at
+    construction, :attr:`converged`, :attr:`message` and
+    :meth:`warn_if_not_converged`.
+
+    Examples
+    --------
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True)
+    ... class Fit(StatusResult):
+    ...     status: str
+    ...     loss: float
+    ...     _STATUS_MESSAGES = {"done": "converged", "budget": "ran out of steps"}
+    ...     _GIVE_UPS = ("budget",)
+    ...     def _evidence(self):
+    ...         return f"loss={self.loss:.3g}"
+    >>> Fit("budget", 0.5).converged, Fit("budget", 0.5).message
+    (False, 'ran out of steps')
     """
 
     _STATUS_MESSAGES: ClassVar[dict[str, str]]
@@ -85,7 +103,7 @@ class _StatusResult(ABC):
 
 
 @dataclass(frozen=True)
-class SolverResult(_StatusResult):
+class SolverResult(StatusResult):
     """Solution of a regularized problem and the evidence that it is one.
 
     Attributes

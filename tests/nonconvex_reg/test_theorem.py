@@ -5,11 +5,8 @@ from hypothesis import given, settings
 
 from nonconvex_reg import (
     GroupLassoPenalty,
-    L1MaskPenalty,
     LogPenalty,
     LqPenalty,
-    PowerPropPenalty,
-    SoftmaxPenalty,
     TheoremCheck,
     check_lemma_2_4,
     check_lemma_2_5,
@@ -17,31 +14,22 @@ from nonconvex_reg import (
     make_problem,
     tau,
 )
+from nonconvex_reg.penalties import PENALTY_REGISTRY, penalty_examples
 from nonconvex_reg.testing import penalties, problems
 from nonconvex_reg.theorem import subadditivity_violation
 
-# Increasing, subadditive, q(0) = 0: the penalties Theorem 1.1 covers.
+# Increasing, subadditive, q(0) = 0: every registered instance Theorem 1.1 covers.
 SUBADDITIVE = [
-    GroupLassoPenalty(),
-    LqPenalty(0.25),
-    LqPenalty(0.5),
-    LqPenalty(0.9),
-    L1MaskPenalty(),
-    PowerPropPenalty(2.0),
-    PowerPropPenalty(3.0),
-    PowerPropPenalty(5.0),
-    LogPenalty(),
+    penalty
+    for family in PENALTY_REGISTRY
+    for penalty in family.penalties()
+    if penalty.is_subadditive
 ]
-# Negative controls: increasing but not subadditive (Lemma 2.1 penalty and a^2).
-CONTROLS = [SoftmaxPenalty(), PowerPropPenalty(1.0)]
-# The theorem checks enumerate supports, so they use a shorter list.
-THEOREM_PENALTIES = [
-    GroupLassoPenalty(),
-    LqPenalty(0.5),
-    L1MaskPenalty(),
-    PowerPropPenalty(3.0),
-    LogPenalty(),
-]
+# Negative controls: the registered examples that are not subadditive (the
+# Lemma 2.1 penalty and a^2).
+CONTROLS = list(penalty_examples(subadditive=False).values())
+# The theorem checks enumerate supports, so they use the examples only.
+THEOREM_PENALTIES = list(penalty_examples(subadditive=True).values())
 HYPOTHESIS_SPARSITY = "group LASSO minimizer has group sparsity <= 1"
 FAILS = "outside theorem: conclusion fails"
 

@@ -170,7 +170,7 @@ def test_no_warning_on_ordinary_runs():
 
 def _exact_swap_losses(datafit, groups, support, entering):
     """L on S + i - j for every i in ``entering`` and j in S, by fresh refits."""
-    from omp._refit import make_refit
+    from omp.refit import make_refit
 
     refit = make_refit(datafit, groups, tol=1e-12)
     return np.array(

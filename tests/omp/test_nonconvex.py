@@ -4,24 +4,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.linalg import LinAlgError
 
-from nonconvex_reg import (
-    GroupLassoPenalty,
-    Groups,
-    L1MaskPenalty,
-    LeastSquares,
-    LogPenalty,
-    LqPenalty,
-    PowerPropPenalty,
-    SoftmaxPenalty,
-    make_problem,
-)
+from nonconvex_reg import Groups, LeastSquares, LqPenalty, make_problem
 from nonconvex_reg.datasets import DATAFIT_KINDS
+from nonconvex_reg.penalties import penalty_examples
 from nonconvex_reg.testing import penalties, problems
 from omp import group_ompr, ompr_nonconvex
-from omp._refit import make_refit
 from omp.nonconvex import lipschitz, nonconvex_selection
+from omp.refit import make_refit
 
-SUBADDITIVE = (L1MaskPenalty(), LqPenalty(0.5), LogPenalty(), GroupLassoPenalty())
+SUBADDITIVE = tuple(penalty_examples(subadditive=True).values())
+CONTROLS = tuple(penalty_examples(subadditive=False).values())
 
 
 def test_selection_agrees_with_the_gradient_rule_on_many_instances():
@@ -34,7 +26,7 @@ def test_selection_agrees_with_the_gradient_rule_on_many_instances():
             problem = make_problem(kind, n_samples=50, n_groups=8, group_size=2,
                                    n_active=3, correlation=0.4, seed=seed)
             result = ompr_nonconvex(problem.datafit, problem.groups, 3,
-                                    penalty=SUBADDITIVE[seed % 4])
+                                    penalty=SUBADDITIVE[seed % len(SUBADDITIVE)])
             selections += result.info["n_selections"]
             uncertified += result.info["n_uncertified"]
             disagreements += [(kind, seed, d) for d in result.info["disagreements"]]
@@ -125,7 +117,7 @@ def test_lipschitz_survives_a_lapack_failure(monkeypatch):
     assert lipschitz(problem.datafit) == pytest.approx(expected, rel=1e-10)
 
 
-@pytest.mark.parametrize("penalty", [SoftmaxPenalty(), PowerPropPenalty(1.0)])
+@pytest.mark.parametrize("penalty", CONTROLS, ids=repr)
 def test_non_subadditive_penalties_are_rejected(penalty):
     problem = make_problem(n_groups=4, seed=0)
     with pytest.raises(ValueError, match="`penalty` must be strictly increasing"):

@@ -1,13 +1,15 @@
+import copy
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize
 
-from nonconvex_reg import Groups, LeastSquares, Logistic, make_problem
+from nonconvex_reg import Groups, LeastSquares, make_problem
 from nonconvex_reg.testing import problems
 from omp._cholesky_refit import QuadraticRefit
-from omp._refit import make_refit
+from omp.refit import make_refit
 
 
 def _reference_loss(datafit, groups, order):
@@ -96,16 +98,62 @@ def test_rank_deficient_support_is_jittered_not_failed():
     assert loss == pytest.approx(0.0, abs=1e-8)  # interpolation
 
 
-def test_unknown_datafit_falls_back_to_lbfgs():
-    class MyLogistic(Logistic):
-        """A datafit without a declared Newton engine."""
+@pytest.mark.parametrize("kind", ["logistic", "multinomial"])
+def test_newton_curvature_from_declared_factors_equals_the_blocks(kind):
+    # Issue 16: the engine reads the datafit's declared capabilities, never its
+    # class; without declared factors it builds the curvature from the blocks.
+    problem = make_problem(kind, n_groups=5, group_size=2, seed=3)
 
-    problem = make_problem("logistic", n_groups=5, group_size=2, seed=3)
+    class BlocksOnly(type(problem.datafit)):
+        def hessian_factors_from_predictor(self, z):
+            return None
+
+    undeclared = copy.copy(problem.datafit)
+    undeclared.__class__ = BlocksOnly
+    factored = make_refit(problem.datafit, problem.groups, tol=1e-10)
+    blocks = make_refit(undeclared, problem.groups, tol=1e-10)
+    assert type(factored).__name__ == type(blocks).__name__ == "NewtonRefit"
+    coords = problem.groups.coords(np.array([0, 3]))
+    A = problem.datafit.X[:, factored._columns[coords]]
+    outputs = factored._outputs[coords]
+    z = np.random.default_rng(0).standard_normal(
+        (problem.datafit.n_samples,) + problem.datafit.coef_shape[1:]
+    )
+    lower = np.tril_indices(coords.size)
+    np.testing.assert_allclose(
+        factored._curvature(A, outputs, z)[lower],
+        blocks._curvature(A, outputs, z)[lower],
+        rtol=1e-12,
+        atol=1e-15,
+    )
+    assert blocks.fit([0, 3]) == pytest.approx(factored.fit([0, 3]), rel=1e-12)
+
+
+def test_a_datafit_not_declared_quadratic_gets_the_newton_engine():
+    problem = make_problem("least_squares", n_groups=5, group_size=2, seed=3)
+
+    class Undeclared(LeastSquares):
+        is_quadratic = False
+
     X, y = problem.datafit.X, problem.datafit.y
-    newton = make_refit(Logistic(X, y, ridge=0.01), problem.groups, tol=1e-10)
-    lbfgs = make_refit(MyLogistic(X, y, ridge=0.01), problem.groups, tol=1e-10)
-    assert type(lbfgs).__name__ == "LbfgsRefit"
-    assert lbfgs.fit([0, 3]) == pytest.approx(newton.fit([0, 3]), rel=1e-9)
+    exact = make_refit(LeastSquares(X, y), problem.groups)
+    newton = make_refit(Undeclared(X, y), problem.groups, tol=1e-12)
+    assert isinstance(exact, QuadraticRefit)
+    assert type(newton).__name__ == "NewtonRefit"
+    assert newton.fit([1, 4]) == pytest.approx(exact.fit([1, 4]), rel=1e-10)
+
+
+def test_a_layout_newton_cannot_read_falls_back_to_lbfgs():
+    # A multinomial datafit restricted to coordinates that cover no whole row of
+    # B: its beta embeds into the rows instead of flattening them.
+    problem = make_problem("multinomial", n_groups=4, group_size=2, seed=1)
+    coords = np.arange(0, problem.datafit.n_features, 2)
+    datafit = problem.datafit.restrict(coords)
+    groups = Groups.equal(datafit.n_features, 2)
+    refit = make_refit(datafit, groups, tol=1e-10)
+    assert type(refit).__name__ == "LbfgsRefit"
+    expected = _reference_loss(datafit, groups, [0, 2])
+    assert refit.fit([0, 2]) == pytest.approx(expected, rel=1e-8)
 
 
 def test_newton_refit_counts_failures():

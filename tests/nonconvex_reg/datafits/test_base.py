@@ -218,6 +218,66 @@ def test_zero_gap_at_ridge_optimum(name):
     )
 
 
+# --------------------------------------------------- declared capabilities
+def _predictor_like(datafit, rng):
+    return rng.standard_normal((datafit.n_samples,) + datafit.coef_shape[1:])
+
+
+@pytest.mark.parametrize("ridge", RIDGES)
+@pytest.mark.parametrize("name", NAMES)
+def test_is_quadratic_is_declared_and_true_to_the_loss(name, ridge):
+    # Issue 16: callers (omp's exact refits) trust the declaration, not the class.
+    rng = np.random.default_rng(5)
+    datafit = make(name, rng, ridge)
+    assert type(datafit.is_quadratic) is bool
+    first, second = (
+        datafit.hessian_blocks_from_predictor(_predictor_like(datafit, rng))
+        for _ in range(2)
+    )
+    if datafit.is_quadratic:
+        # The squared loss with targets y, hence a constant curvature.
+        beta = rng.standard_normal(datafit.n_features)
+        z = datafit.linear_predictor(beta)
+        residual = datafit.y.reshape(z.shape) - z
+        expected = np.sum(residual**2) / (2 * datafit.n_samples)
+        expected += 0.5 * ridge * beta @ beta
+        assert datafit.value(beta) == pytest.approx(expected, rel=1e-13)
+        np.testing.assert_array_equal(first, second)
+    else:
+        # The curvature moves with the predictor: not a quadratic.
+        assert not np.allclose(first, second)
+    coords = np.arange(0, datafit.n_features, 2)
+    assert datafit.restrict(coords).is_quadratic is datafit.is_quadratic
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_declared_hessian_factors_rebuild_the_blocks(name):
+    rng = np.random.default_rng(6)
+    datafit = make(name, rng)
+    z = _predictor_like(datafit, rng)
+    blocks = datafit.hessian_blocks_from_predictor(z)
+    factors = datafit.hessian_factors_from_predictor(z)
+    if factors is None:
+        # Undeclared: only the base default returns None.
+        assert (
+            type(datafit).hessian_factors_from_predictor
+            is Datafit.hessian_factors_from_predictor
+        )
+        return
+    diagonal, rank_one = factors
+    assert diagonal.shape == z.shape
+    n_outputs = blocks.shape[1]
+    diagonal = diagonal.reshape(-1, n_outputs)
+    rebuilt = diagonal[:, :, None] * np.eye(n_outputs)
+    if rank_one is not None:
+        assert rank_one.shape == z.shape
+        rank_one = rank_one.reshape(-1, n_outputs)
+        rebuilt = rebuilt - rank_one[:, :, None] * rank_one[:, None, :]
+    np.testing.assert_allclose(
+        rebuilt / datafit.n_samples, blocks, rtol=1e-13, atol=1e-17
+    )
+
+
 # ----------------------------------------------------------------- constants
 @pytest.mark.parametrize("ridge", RIDGES)
 @pytest.mark.parametrize("name", NAMES)

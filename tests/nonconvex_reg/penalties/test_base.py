@@ -7,32 +7,19 @@ from hypothesis import strategies as st
 
 from nonconvex_reg.groups import Groups
 from nonconvex_reg.penalties import (
-    GroupLassoPenalty,
+    PENALTY_REGISTRY,
     GroupPenalty,
-    L1MaskPenalty,
     LogPenalty,
-    LqPenalty,
-    PowerPropPenalty,
-    SoftmaxPenalty,
     group_prox,
 )
 from nonconvex_reg.penalties._scalar_prox import bisect_root, certified_prox
-from nonconvex_reg.penalties.softmax import CURVATURE_BREAKPOINT
 
-# Each penalty with the breakpoints where its q'' changes monotonicity.
+# Adding a family to PENALTY_REGISTRY enrols every registered instance (examples
+# and edge cases) below, with the breakpoints where its q'' changes monotonicity.
 REGISTRY = [
-    (GroupLassoPenalty(), ()),
-    (LqPenalty(0.5), ()),
-    (LqPenalty(0.1), ()),
-    (LqPenalty(1.0), ()),
-    (L1MaskPenalty(), ()),
-    (PowerPropPenalty(), ()),
-    (PowerPropPenalty(1.0), ()),
-    (PowerPropPenalty(1.5), ()),
-    (PowerPropPenalty(3.0), ()),
-    (PowerPropPenalty(0.5), ()),
-    (SoftmaxPenalty(), (CURVATURE_BREAKPOINT,)),
-    (LogPenalty(), ()),
+    (penalty, family.curvature_breakpoints)
+    for family in PENALTY_REGISTRY
+    for penalty in family.penalties()
 ]
 PENALTIES = [penalty for penalty, _ in REGISTRY]
 IDS = [repr(penalty) for penalty in PENALTIES]
