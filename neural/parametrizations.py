@@ -11,6 +11,10 @@ block-level scale (:class:`~neural.blocks.BlockGrid`) that depends on the method
 * :class:`BlockPowerProp` (block powerpropagation, Lemma 2.3 / Section 4):
   ``S = ||W_b||_F^(alpha - 1) * mask`` while masking, else without the mask.
 
+Each ranks its blocks by ``scores`` within a layer and by ``global_scores``
+across layers (``scope="global"``): the same block norms for the magnitude
+family, the log-attention ``log A`` instead of the raw logits for SA++.
+
 The mask is a boolean buffer of shape ``(n_row_blocks, n_col_blocks)`` and the
 logits a parameter of the same shape, so ``state_dict`` carries both. Whether the
 mask is applied (``masking``) is phase state owned by the pruner, kept as a Python
@@ -18,6 +22,8 @@ flag so that the forward pass never reads a device value.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -72,6 +78,16 @@ class BlockMask(nn.Module):
         """Block importance for top-k selection: the Frobenius norm of ``W_b``."""
         return self.grid.block_norms(weight.detach())
 
+    def global_scores(self, weight: torch.Tensor) -> torch.Tensor:
+        """Scores that compare across layers (``scope="global"``): :meth:`scores`.
+
+        A Frobenius norm is in the weights' own units in every layer, which is
+        what global magnitude pruning compares. It favours layers of larger
+        weights (smaller fan-in), the bottleneck Appendix C.1 of the paper
+        (arXiv:2402.17902, trick 3) gives as the reason to prune per layer.
+        """
+        return self.scores(weight)
+
 
 class BlockAttention(BlockMask):
     """SA++'s softmax block attention ``A = n_blocks softmax(L)``, clipped.
@@ -113,6 +129,19 @@ class BlockAttention(BlockMask):
     def scores(self, weight: torch.Tensor) -> torch.Tensor:
         """The logits: ordered like the unclipped attention, no ties from clipping."""
         return self.logits.detach()
+
+    def global_scores(self, weight: torch.Tensor) -> torch.Tensor:
+        """``log A = L - logsumexp(L) + log n_blocks``, the unclipped log-attention.
+
+        Raw logits mean something only up to a constant per layer (each layer
+        has its own softmax); ``A`` has mean 1 over every layer's blocks
+        (Algorithm 1 of arXiv:2402.17902), so it compares across layers. The
+        logarithm keeps the order of ``A`` without underflow, and within a layer
+        the order of the logits.
+        """
+        flat = self.logits.detach().reshape(-1)
+        log_n = math.log(flat.numel())
+        return (flat - torch.logsumexp(flat, dim=0) + log_n).view_as(self.logits)
 
 
 class BlockPowerProp(BlockMask):

@@ -1,6 +1,7 @@
 """Block pruning methods sharing one lifecycle (arXiv:2402.17902, Sections 3-4)."""
 
 from .base import BlockPruner, PrunerFinalizedError, n_kept_blocks
+from .history import SupportRecord, SupportSummary
 from .layers import edge_layers
 from .methods import ACDC, METHODS, Magnitude, PowerProp, SequentialAttentionPP, prune
 from .plot import plot_attention, plot_block_mask
@@ -16,6 +17,8 @@ __all__ = [
     "PrunerFinalizedError",
     "PruningReport",
     "SequentialAttentionPP",
+    "SupportRecord",
+    "SupportSummary",
     "edge_layers",
     "n_kept_blocks",
     "plot_attention",

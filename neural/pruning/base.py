@@ -4,25 +4,41 @@ It mirrors ``torch.ao.pruning``'s sparsifier: construction is ``prepare`` (each
 layer's weight gets a block parametrization), :meth:`BlockPruner.step` follows
 every ``optimizer.step()``, and :meth:`BlockPruner.finalize` is ``squash_mask``.
 A method only chooses its parametrization (hence its block scores, see
-:mod:`neural.parametrizations`) and its default timeline; supports are chosen by
-the shared rule :func:`omp.select.top_k_groups`.
+:mod:`neural.parametrizations`) and its defaults (timeline, re-entry); supports
+are chosen by the shared rule :func:`omp.select.top_k_groups`.
 
 Phase semantics (a :class:`~neural.schedules.Timeline`), for a layer of ``N``
 blocks and target sparsity ``s``, keeping ``k = N - floor(s N)`` blocks:
 
-* entering ``dense``: the mask is lifted. With ``reenter="zero"`` (ACDC's
-  pruning) the weights of blocks pruned in the previous phase restart at zero;
-  with ``"keep"`` (masking, as for ACDC on Criteo) they come back as they were.
+* entering ``dense``: the mask is lifted. What the blocks pruned in the previous
+  phase hold is the re-entry convention ``reenter``: ``"zero"`` restarts their
+  weights at zero (pruning, as AC/DC does); ``"keep"`` brings them back as they
+  were (masking: Algorithm 1 of the paper only multiplies by the mask, and the
+  paper's ACDC masked on Criteo, Section 4). With ``"zero"`` the gradient that
+  reaches a returning block's attention, ``<dL/dW_eff,b, W_b>``, is zero until
+  ``W_b`` regrows, so SA++ defaults to ``"keep"``.
 * ``sparsify`` (Section 3.1): at phase time ``t`` keep the top
   ``N - floor(s curve(t) N)`` blocks by score among those still alive; the
-  alive set only shrinks, and the phase's last step reaches ``k``.
+  alive set only shrinks, and the phase's last step reaches ``k``. The support
+  is updated every ``update_every`` steps (and at the phase's last step).
 * entering ``sparse``: keep the top ``k`` blocks by score among those alive (all
   blocks after a dense phase: ACDC's top-k; exactly the survivors after a
-  sparsify phase), then freeze them.
-* every phase switch resets the optimizer state (Appendix C.1, trick 1).
+  sparsify phase), then freeze them. Algorithm 1 recomputes the top-k at every
+  dense step, but only the last one reaches the sparse phase, so selecting once
+  at the entry is the same rule: a selection frequency in dense phases would
+  only make that support stale.
+* every phase switch clears the optimizer state, every parameter group's
+  (Appendix C.1, trick 1).
 
 Scores are compared within each layer (``scope="layer"``: uniform per-layer
-sparsity, trick 3) or across all pruned layers (``scope="global"``).
+sparsity, trick 3) or across all pruned layers (``scope="global"``), where
+each parametrization's ``global_scores`` make them comparable: block norms for
+the magnitude family, the log-attention ``log A`` (mean-1 ``A`` in every layer)
+for SA++, whose raw logits mean something only up to a per-layer constant.
+
+Each entry into a sparse phase records the layers' supports
+(:mod:`neural.pruning.history`): :meth:`BlockPruner.history` counts the blocks
+swapped since the previous sparse phase and the overlap with the final support.
 """
 
 from __future__ import annotations
@@ -37,7 +53,8 @@ from nonconvex_reg.validation import check_choice, check_int
 from omp.select import top_k_groups
 
 from ..schedules import PRESETS, Timeline
-from .layers import check_sparsity, discover_layers
+from .history import SupportHistory, SupportSummary
+from .layers import check_global_scope, check_sparsity, discover_layers
 from .report import LayerReport, PruningReport
 
 __all__ = ["BlockPruner", "PrunerFinalizedError", "n_kept_blocks"]
@@ -89,9 +106,13 @@ class BlockPruner:
         Explicit layer config (see :mod:`neural.pruning.layers`); default every
         ``Linear`` and ``Conv`` layer.
     scope : {"layer", "global"}, default="layer"
-        Uniform per-layer sparsity, or one top-k over all pruned layers.
-    reenter : {"zero", "keep"}, default="zero"
-        What pruned weights hold when a dense phase lifts the mask.
+        Uniform per-layer sparsity, or one top-k over all pruned layers by the
+        parametrization's ``global_scores`` (every layer with the pruner's
+        sparsity and one block shape).
+    reenter : {"zero", "keep"}, optional
+        What pruned weights hold when a dense phase lifts the mask: ``"zero"``
+        (pruning) or ``"keep"`` (masking); default the method's
+        ``default_reenter``. See the module docstring.
     update_every : int, default=1
         Steps between support updates inside a sparsify phase (the paper leaves
         the frequency open); the phase's last step always updates.
@@ -104,6 +125,7 @@ class BlockPruner:
 
     name = "base"
     default_timeline = "one_shot"
+    default_reenter = "zero"
 
     def __init__(
         self,
@@ -118,14 +140,18 @@ class BlockPruner:
         ignore=(),
         layers=None,
         scope="layer",
-        reenter="zero",
+        reenter=None,
         update_every=1,
     ):
         self.sparsity = check_sparsity(sparsity)
         self.total_steps = check_int(total_steps, "total_steps", low=1)
         self.timeline = self._resolve_timeline(timeline)
         self.scope = check_choice(scope, "scope", ("layer", "global"))
-        self.reenter = check_choice(reenter, "reenter", ("zero", "keep"))
+        self.reenter = check_choice(
+            self.default_reenter if reenter is None else reenter,
+            "reenter",
+            ("zero", "keep"),
+        )
         self.update_every = check_int(update_every, "update_every", low=1)
         if optimizer is not None and not isinstance(optimizer, torch.optim.Optimizer):
             raise TypeError(
@@ -141,12 +167,8 @@ class BlockPruner:
             ignore=ignore,
             layers=layers,
         )
-        if self.scope == "global" and any(
-            spec.sparsity != self.sparsity for spec in self.layers
-        ):
-            raise ValueError(
-                "per-layer `sparsity` overrides need scope='layer'; got scope='global'."
-            )
+        if self.scope == "global":
+            check_global_scope(self.layers, self.sparsity)
         if not self.layers:
             warnings.warn(
                 "no layer is pruned: every candidate was ignored or too small "
@@ -161,11 +183,12 @@ class BlockPruner:
             self.masks.append(masking)
             self._prepare_layer(spec, masking)
         self._n_alive = self._full_counts()
+        self._history = SupportHistory(spec.name for spec in self.layers)
         self._extra_params = self._add_extra_parameters()
         if optimizer is None and len(self.timeline.phases) > 1:
             warnings.warn(
                 f"{self.name}: no `optimizer` was given, so its state cannot be "
-                "reset at phase switches (arXiv:2402.17902, Appendix C.1).",
+                "reset at phase switches (arXiv:2402.17902, Appendix C.1, trick 1).",
                 UserWarning,
                 stacklevel=3,
             )
@@ -229,6 +252,7 @@ class BlockPruner:
         """
         self._check_not_finalized("finalize")
         self._settle_support()
+        self._history.finish(m.mask for m in self.masks)
         for spec in self.layers:
             parametrize.remove_parametrizations(
                 spec.module, "weight", leave_parametrized=True
@@ -250,7 +274,10 @@ class BlockPruner:
         return self.model
 
     def report(self) -> PruningReport:
-        """Realized block and element sparsity per layer and in total."""
+        """Realized block and element sparsity per layer and in total.
+
+        Its ``support`` rows summarize :meth:`history` per layer.
+        """
         rows = []
         for spec, masking in zip(self.layers, self.masks, strict=True):
             grid = spec.grid
@@ -292,22 +319,55 @@ class BlockPruner:
                 )
             )
         phase = "final" if self._finalized else self.phase.kind
-        return PruningReport(self.name, self._step, phase, tuple(rows))
+        support = SupportSummary.summarize(self._history.records())
+        return PruningReport(self.name, self._step, phase, tuple(rows), support)
+
+    def history(self):
+        """The support of every pruned layer at every entry into a sparse phase.
+
+        Returns
+        -------
+        tuple of SupportRecord
+            Entry by entry, layer by layer: the blocks swapped in and out since
+            the previous sparse phase and, after :meth:`finalize`, the Jaccard
+            overlap with the final support (:mod:`neural.pruning.history`).
+
+        Examples
+        --------
+        >>> import torch, neural
+        >>> model = torch.nn.Sequential(torch.nn.Linear(32, 32))
+        >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        >>> pruner = neural.prune(model, "acdc", sparsity=0.5, block=4,
+        ...                       total_steps=100, optimizer=optimizer,
+        ...                       timeline="acdc_criteo", min_blocks=8)
+        >>> for _ in range(100):
+        ...     optimizer.zero_grad()
+        ...     model(torch.randn(8, 32)).square().mean().backward()
+        ...     optimizer.step()
+        ...     pruner.step()
+        >>> _ = pruner.finalize()
+        >>> first, *_, last = records = pruner.history()
+        >>> len(records), first.kept, first.swapped_in, last.jaccard_final
+        (11, 32, None, 1.0)
+        """
+        return self._history.records()
 
     def state_dict(self) -> dict:
-        """The phase state; the masks and logits live in the model's ``state_dict``."""
+        """The phase state and support history (masks and logits: the model's)."""
         return {
             "step": self._step,
             "finalized": self._finalized,
             "n_alive": list(self._n_alive),
             "config": self._config(),
+            "support_history": self._history.state_dict(),
         }
 
     def load_state_dict(self, state: dict) -> None:
         """Restore the phase state of a pruner built with the same configuration.
 
         Load the model's and the optimizer's ``state_dict`` as well: the masks,
-        logits and weights live there.
+        logits and weights live there. A state saved before the support history
+        existed restores an empty history.
         """
         if state.get("config") != self._config():
             raise ValueError(
@@ -318,6 +378,10 @@ class BlockPruner:
             raise PrunerFinalizedError("`state` is from a finalized pruner.")
         self._step = check_int(state["step"], "step", low=0)
         self._n_alive = [int(n) for n in state["n_alive"]]
+        self._history.load_state_dict(
+            state.get("support_history", {"steps": [], "supports": []}),
+            [m.mask for m in self.masks],
+        )
         self._phase_index = self.timeline.index_at(self._step)
         masking = self.phase.kind != "dense"
         for module in self.masks:
@@ -416,6 +480,7 @@ class BlockPruner:
             masking.masking = True
         if phase.kind == "sparse":
             self._select(self._targets(1.0))
+            self._history.record(self._step, (m.mask for m in self.masks))
         else:
             self._sparsify_update()
 
@@ -446,12 +511,18 @@ class BlockPruner:
         if targets == self._n_alive:
             return
         weights = self._weights()
-        scores = [
-            m.scores(w).reshape(-1) for m, w in zip(self.masks, weights, strict=True)
-        ]
-        masks = [m.mask.reshape(-1) for m in self.masks]
         if self.scope == "global":
-            scores, masks = [torch.cat(scores)], [torch.cat(masks)]
+            scores = [
+                m.global_scores(w) for m, w in zip(self.masks, weights, strict=True)
+            ]
+            scores = [torch.cat([score.reshape(-1) for score in scores])]
+            masks = [torch.cat([m.mask.reshape(-1) for m in self.masks])]
+        else:
+            scores = [
+                m.scores(w).reshape(-1)
+                for m, w in zip(self.masks, weights, strict=True)
+            ]
+            masks = [m.mask.reshape(-1) for m in self.masks]
         chosen_masks = []
         for score, mask, target in zip(scores, masks, targets, strict=True):
             # The counts are host-side integers and the candidates are exactly the

@@ -29,7 +29,13 @@ from nonconvex_reg.validation import check_int, check_scalar
 
 from ..blocks import PRUNABLE_TYPES, BlockGrid, parse_block
 
-__all__ = ["LayerSpec", "SkippedLayer", "discover_layers", "edge_layers"]
+__all__ = [
+    "LayerSpec",
+    "SkippedLayer",
+    "check_global_scope",
+    "discover_layers",
+    "edge_layers",
+]
 
 _CONFIG_KEYS = {"tensor_fqn", "sparsity", "block", "min_blocks"}
 
@@ -56,6 +62,31 @@ class SkippedLayer:
 def check_sparsity(value, name="sparsity") -> float:
     """A target sparsity in ``[0, 1)``."""
     return check_scalar(value, name, low=0.0, high=1.0, high_inclusive=False)
+
+
+def check_global_scope(specs, sparsity) -> None:
+    """Refuse per-layer overrides that one top-k over all layers cannot honour.
+
+    With ``scope="global"`` the target counts blocks over every pruned layer, so
+    the layers must share the pruner's sparsity and one block shape (a 16 x 16
+    block and a 4 x 4 block are not the same unit, and their norms do not
+    compare).
+
+    Raises
+    ------
+    ValueError
+        If a layer overrides ``sparsity`` or the layers' blocks differ.
+    """
+    if any(spec.sparsity != sparsity for spec in specs):
+        raise ValueError(
+            "per-layer `sparsity` overrides need scope='layer'; got scope='global'."
+        )
+    shapes = sorted({spec.grid.block_shape for spec in specs})
+    if len(shapes) > 1:
+        raise ValueError(
+            "per-layer `block` overrides need scope='layer'; got scope='global' "
+            f"with blocks {shapes}."
+        )
 
 
 def edge_layers(model: nn.Module) -> list[str]:

@@ -1,20 +1,26 @@
-"""The four block-pruning methods of arXiv:2402.17902 (Sections 3-4) and :func:`prune`.
+"""The four block-pruning methods (arXiv:2402.17902, Sections 3-4) and :func:`prune`.
 
 Each is a :class:`~neural.pruning.base.BlockPruner` that picks a parametrization
-(which fixes its block scores) and a default timeline:
+(which fixes its block scores) and its defaults:
 
-=========================  ===========================  =====================
-method                     scores (top-k kept)          default timeline
-=========================  ===========================  =====================
-:class:`Magnitude`         ``||W_b||_F``                ``one_shot``
-:class:`PowerProp`         ``||W_b||_F^alpha``          ``one_shot``
-:class:`ACDC`              ``||W_b||_F``                ``acdc_imagenet``
-:class:`SequentialAttentionPP`  logits ``L_b`` (order of ``A``)  ``sapp_imagenet``
-=========================  ===========================  =====================
+==============================  ========================  ==================  =======
+method                          scores (top-k kept)       default timeline    reenter
+==============================  ========================  ==================  =======
+:class:`Magnitude`              ``||W_b||_F``             ``one_shot``        zero
+:class:`PowerProp`              ``||W_b||_F^alpha``       ``one_shot``        zero
+:class:`ACDC`                   ``||W_b||_F``             ``acdc_imagenet``   zero
+:class:`SequentialAttentionPP`  attention ``A``           ``sapp_imagenet``   keep
+==============================  ========================  ==================  =======
 
 Any method runs on any timeline: SA++ on ``acdc_imagenet`` is the paper's
 ablation without the sparsification phase (Table 3), magnitude on ``gradual`` is
-gradual magnitude pruning with the cubic schedule.
+gradual magnitude pruning with the cubic schedule. Re-entry only matters on
+timelines with a dense phase after a masked one (ACDC's and SA++'s).
+
+Comparability of scores across layers (``scope="global"``): the magnitude
+family ranks by block norms (of the effective weights for powerprop), in the
+weights' units in every layer, as global magnitude pruning does; SA++ ranks by
+``log A``, since its logits are only defined up to a per-layer constant.
 """
 
 from __future__ import annotations
@@ -52,12 +58,15 @@ class ACDC(BlockPruner):
     """AC/DC (Peste et al. 2021): alternating dense and top-k-by-magnitude phases.
 
     Dense warm-up, alternating sparse/dense phases, a final sparse phase (the
-    ImageNet timeline of Section 4 by default); pruned weights re-enter at zero
-    (``reenter="zero"``) and the optimizer state is reset at every switch.
+    ImageNet timeline of the paper's Section 4 by default); the optimizer state
+    is reset at every switch. Pruned weights re-enter at zero by default
+    (``reenter="zero"``, AC/DC's pruning); ``reenter="keep"`` masks instead, as
+    the paper's ACDC did on Criteo.
     """
 
     name = "acdc"
     default_timeline = "acdc_imagenet"
+    default_reenter = "zero"
 
     def _make_parametrization(self, spec):
         return BlockMask(spec.grid, spec.module.weight.device)
@@ -97,13 +106,26 @@ class PowerProp(BlockPruner):
 
 
 class SequentialAttentionPP(BlockPruner):
-    """SequentialAttention++ (Algorithm 1 with blocks, Section 3).
+    """SequentialAttention++ (arXiv:2402.17902, Algorithm 1 with blocks, Section 3).
 
     One trainable logit per block, ``A = n_blocks softmax(L)`` per layer (mean 1),
     effective weight ``W * A * mask``. The support is the top-k blocks by
     attention; sparsify phases prune the least-attended alive blocks on the
     exponential schedule; ``A`` stays in the forward pass in every phase and is
-    folded into the weights by ``finalize()``.
+    folded into the weights by ``finalize()``. As in Algorithm 1 the mask only
+    multiplies: pruned blocks keep their weights and return with them in the
+    next dense phase (``reenter="keep"`` by default).
+
+    The knobs the paper leaves open or ablates:
+
+    * the sparsification exponent ``c`` (Table 4): a timeline built with it,
+      ``timeline=schedules.sapp_imagenet(total_steps, c=8)`` (recipe key
+      ``prune.timeline_args.c``);
+    * no sparsification phase (Table 3): ``timeline="acdc_imagenet"`` or
+      ``"acdc_criteo"``;
+    * the support update frequency in sparsify phases: ``update_every``;
+    * the re-entry convention: ``reenter``;
+    * the attention's clip range, learning rate and weight decay: below.
 
     Parameters
     ----------
@@ -114,16 +136,27 @@ class SequentialAttentionPP(BlockPruner):
         number of blocks; we read it as the softmax probability ``A / n`` clipped
         to ``[d / n, 1 / (n d)]``, which is ``A`` in ``[d, 1/d]``.
     logit_lr : float, optional
-        Learning rate of the logits' parameter group; default the optimizer's.
+        Learning rate of the logits' parameter group, ``>= 0``; default the
+        optimizer's (the paper gives none).
+    logit_lr_multiplier : float, optional
+        The logits' learning rate as a multiple (``> 0``) of the optimizer's
+        default ``lr``; the learning-rate schedule then scales both alike.
+        Exclusive with ``logit_lr``; default 1 (the weights' rate).
     logit_weight_decay : float, optional
-        Weight decay on the logits (Appendix C.1, trick 2); default the
-        optimizer's.
+        Weight decay on the logits (Appendix C.1, trick 2), ``>= 0``, separate
+        from the weights'; default the optimizer's.
     **kwargs
         See :class:`~neural.pruning.base.BlockPruner`.
+
+    Raises
+    ------
+    ValueError, TypeError
+        On a bad option, or both ``logit_lr`` and ``logit_lr_multiplier``.
     """
 
     name = "sapp"
     default_timeline = "sapp_imagenet"
+    default_reenter = "keep"
 
     def __init__(
         self,
@@ -131,6 +164,7 @@ class SequentialAttentionPP(BlockPruner):
         *,
         attention_bounds="density",
         logit_lr=None,
+        logit_lr_multiplier=None,
         logit_weight_decay=None,
         **kwargs,
     ):
@@ -138,6 +172,19 @@ class SequentialAttentionPP(BlockPruner):
         self.logit_lr = (
             None if logit_lr is None else check_scalar(logit_lr, "logit_lr", low=0.0)
         )
+        self.logit_lr_multiplier = (
+            None
+            if logit_lr_multiplier is None
+            else check_scalar(
+                logit_lr_multiplier, "logit_lr_multiplier", low=0.0, low_inclusive=False
+            )
+        )
+        if self.logit_lr is not None and self.logit_lr_multiplier is not None:
+            raise ValueError(
+                "`logit_lr` and `logit_lr_multiplier` are exclusive; got "
+                f"logit_lr={logit_lr!r} and logit_lr_multiplier="
+                f"{logit_lr_multiplier!r}."
+            )
         self.logit_weight_decay = (
             None
             if logit_weight_decay is None
@@ -159,6 +206,8 @@ class SequentialAttentionPP(BlockPruner):
         options = {}
         if self.logit_lr is not None:
             options["lr"] = self.logit_lr
+        elif self.logit_lr_multiplier is not None:
+            options["lr"] = self.logit_lr_multiplier * self.optimizer.defaults["lr"]
         if self.logit_weight_decay is not None:
             options["weight_decay"] = self.logit_weight_decay
         return options
@@ -211,7 +260,8 @@ def prune(model, method="sapp", *, sparsity, block, total_steps, **options):
     **options
         ``optimizer``, ``timeline``, ``min_blocks`` (100), ``ignore``, ``layers``,
         ``scope``, ``reenter``, ``update_every`` and the method's own options
-        (``alpha``; ``attention_bounds``, ``logit_lr``, ``logit_weight_decay``).
+        (``alpha``; ``attention_bounds``, ``logit_lr``, ``logit_lr_multiplier``,
+        ``logit_weight_decay``).
 
     Returns
     -------

@@ -7,11 +7,18 @@ columns of Table 1 in arXiv:2402.17902). The report therefore counts both levels
 * block sparsity ``1 - kept_blocks / n_blocks`` of every pruned layer;
 * element sparsity ``1 - (entries in kept blocks) / (entries)``, per layer and over
   every candidate layer's weight, dense ones included.
+
+Below the table, the support changes of the run so far
+(:class:`~neural.pruning.history.SupportSummary`, one row per pruned layer):
+sparse-phase entries, blocks swapped in and out between consecutive sparse
+phases, and the first sparse support's overlap with the final one.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+
+from .history import SupportSummary
 
 __all__ = ["LayerReport", "PruningReport"]
 
@@ -44,12 +51,15 @@ class PruningReport:
     phase : str
         Phase kind in force (``"final"`` after ``finalize()``).
     layers : tuple of LayerReport
+    support : tuple of SupportSummary, default=()
+        Support changes per pruned layer (:meth:`BlockPruner.history`).
     """
 
     method: str
     step: int
     phase: str
     layers: tuple[LayerReport, ...]
+    support: tuple[SupportSummary, ...] = ()
 
     @property
     def element_sparsity(self) -> float:
@@ -75,6 +85,7 @@ class PruningReport:
             "element_sparsity": self.element_sparsity,
             "block_sparsity": self.block_sparsity,
             "layers": [asdict(r) for r in self.layers],
+            "support": [s.to_dict() for s in self.support],
         }
 
     def _table(self) -> tuple[list[tuple[str, ...]], tuple[str, ...]]:
@@ -104,6 +115,21 @@ class PruningReport:
         )
         return rows, total
 
+    def _support_rows(self) -> list[tuple[str, ...]]:
+        """Cells of the support-change rows (:data:`_SUPPORT_COLUMNS`)."""
+        return [
+            (
+                s.layer,
+                str(s.sparse_entries),
+                str(s.swapped_in),
+                str(s.swapped_out),
+                "-"
+                if s.first_jaccard_final is None
+                else f"{s.first_jaccard_final:.3f}",
+            )
+            for s in self.support
+        ]
+
     def _title(self) -> str:
         return f"{self.method} at step {self.step} ({self.phase})"
 
@@ -116,19 +142,37 @@ class PruningReport:
             )
             return f"{text}  {status}".rstrip()
 
+        def support_line(cells):
+            return " ".join(
+                f"{cell:{align}}"
+                for cell, (_, align) in zip(cells, _SUPPORT_COLUMNS, strict=True)
+            ).rstrip()
+
         rows, total = self._table()
         header = tuple(title for title, _ in _COLUMNS) + ("status",)
-        return "\n".join([self._title(), *map(line, [header, *rows, total])])
+        lines = [self._title(), *map(line, [header, *rows, total])]
+        if self.support:
+            support_header = tuple(title for title, _ in _SUPPORT_COLUMNS)
+            lines += ["", _SUPPORT_TITLE]
+            lines += map(support_line, [support_header, *self._support_rows()])
+        return "\n".join(lines)
 
     def _repr_markdown_(self) -> str:
-        """The table of ``str()`` in Markdown (Jupyter renders it)."""
+        """The tables of ``str()`` in Markdown (Jupyter renders it)."""
         rows, total = self._table()
         header = tuple(title for title, _ in _COLUMNS) + ("status",)
         align = tuple(a for _, a in _COLUMNS) + ("<",)
         total = tuple(f"**{cell}**" if cell else "" for cell in total)
-        return f"**{self._title()}**\n\n" + _markdown_table(
+        text = f"**{self._title()}**\n\n" + _markdown_table(
             header, [*rows, total], align
         )
+        if self.support:
+            text += f"\n\n{_SUPPORT_TITLE}\n\n" + _markdown_table(
+                tuple(title for title, _ in _SUPPORT_COLUMNS),
+                self._support_rows(),
+                tuple(align for _, align in _SUPPORT_COLUMNS),
+            )
+        return text
 
 
 #: Titles and text alignments of :class:`PruningReport`'s columns (status aside).
@@ -141,6 +185,17 @@ _COLUMNS = (
     ("block sp.", ">9"),
     ("elem. sp.", ">9"),
 )
+
+
+#: Titles and text alignments of the support-change rows below the table.
+_SUPPORT_COLUMNS = (
+    ("layer", "<24"),
+    ("sparse entries", ">14"),
+    ("swapped in", ">10"),
+    ("swapped out", ">11"),
+    ("first~final Jaccard", ">19"),
+)
+_SUPPORT_TITLE = "support changes between sparse phases (Jaccard: first vs final)"
 
 
 def _markdown_table(header, rows, align) -> str:

@@ -34,7 +34,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..pruning.layers import discover_layers
+from ..pruning.layers import check_global_scope, discover_layers
 from ..train import TrainConfig
 from . import _toml
 from .schema import (
@@ -515,6 +515,8 @@ def _check_layers(recipe: Recipe) -> None:
             ignore=prune["ignore"],
             layers=prune.get("layers"),
         )
+        if prune["scope"] == "global":
+            check_global_scope(specs, prune["sparsity"])
     except (TypeError, ValueError) as error:
         raise renamed(error, "prune", PRUNE_FIELDS) from None
     if not specs:

@@ -5,9 +5,12 @@ A run folder (``runs/<recipe>-<method>-<time>`` by default) holds
 * ``recipe.toml``: the resolved recipe, written first; eval and export rebuild
   the model from it;
 * ``data/``: synthetic data, when the recipe generates them and names no path;
-* ``ckpt-*.pt`` (+ ``.sha256``), ``latest``, ``metrics.jsonl``, ``metrics.csv``
-  and ``model.pt`` (the finalized model), written by :class:`~neural.train.Trainer`;
-* ``result.json``: :meth:`TrainResult.to_dict` plus the recipe and wall time.
+* ``ckpt-*.pt`` (+ ``.sha256``), ``latest``, ``metrics.jsonl``, ``metrics.csv``,
+  ``support.csv`` (the pruner's support history: blocks swapped at every entry
+  into a sparse phase, overlap with the final support) and ``model.pt`` (the
+  finalized model), written by :class:`~neural.train.Trainer`;
+* ``result.json``: :meth:`TrainResult.to_dict` plus the recipe and wall time;
+  its pruning report summarizes the support history per layer.
 
 Training is planned first (:func:`plan_training`: every check, nothing written),
 then run (:func:`run_training`). ``steps`` shortens or lengthens a recipe: the

@@ -431,20 +431,24 @@ PRUNE_FIELDS = {
     "ignore": (_patterns, []),
     "layers": (_layers, OPTIONAL),
     "scope": (_choice(("layer", "global")), "layer"),
-    "reenter": (_choice(("zero", "keep")), "zero"),
+    "reenter": (_choice(("zero", "keep")), OPTIONAL),
     "update_every": (_int(1), 1),
 }
-"""``[prune]`` keys shared by every method, as :func:`neural.prune` takes them."""
+"""``[prune]`` keys shared by every method, as :func:`neural.prune` takes them
+(``timeline`` and ``reenter`` default to the method's own)."""
 
 METHOD_OPTIONS = {
     "powerprop": {"alpha": (_real(1.0), 2.0)},
     "sapp": {
         "attention_bounds": (_bounds, "density"),
         "logit_lr": (_real(0.0), OPTIONAL),
+        "logit_lr_multiplier": (_real(0.0, None, False), OPTIONAL),
         "logit_weight_decay": (_real(0.0), OPTIONAL),
     },
 }
-"""Method -> its own ``[prune]`` keys (``attention_bounds = "none"``: no clipping)."""
+"""Method -> its own ``[prune]`` keys (``attention_bounds = "none"``: no clipping;
+``logit_lr`` and ``logit_lr_multiplier`` exclusive; the logits' options absent:
+the optimizer's)."""
 
 
 def _check_timeline_args(name, args):
@@ -478,6 +482,12 @@ def check_prune(values) -> dict:
                 f"method {method!r}."
             )
     checked = check_table(values, schema, "prune")
+    if "logit_lr" in checked and "logit_lr_multiplier" in checked:
+        raise ValueError(
+            "`prune.logit_lr` and `prune.logit_lr_multiplier` are exclusive; got "
+            f"{checked['logit_lr']!r} and {checked['logit_lr_multiplier']!r}."
+        )
     checked.setdefault("timeline", METHODS[method].default_timeline)
+    checked.setdefault("reenter", METHODS[method].default_reenter)
     _check_timeline_args(checked["timeline"], checked["timeline_args"])
     return checked

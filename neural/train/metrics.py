@@ -8,6 +8,11 @@ evaluation of the finalized model). It is appended as one JSON line to
 and flushed one at a time; whole-file rewrites (:meth:`MetricsWriter.truncate`,
 used when a run resumes from a checkpoint taken before its last records) are
 atomic. Only rank 0 writes.
+
+Tables a run produces once, at its end, go to sibling CSV files
+(:meth:`MetricsWriter.write_table`): the pruner's support history is
+``support.csv`` (:data:`SUPPORT_NAME`), one row per pruned layer per entry into
+a sparse phase (:class:`~neural.pruning.SupportRecord`).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from pathlib import Path
 
 from .._atomic import atomic_file
 
-__all__ = ["CSV_COLUMNS", "MetricsWriter", "read_metrics"]
+__all__ = ["CSV_COLUMNS", "SUPPORT_NAME", "MetricsWriter", "read_metrics"]
 
 CSV_COLUMNS = (
     "step",
@@ -37,6 +42,8 @@ CSV_COLUMNS = (
 """Columns of ``metrics.csv``, in order."""
 
 JSONL_NAME, CSV_NAME = "metrics.jsonl", "metrics.csv"
+SUPPORT_NAME = "support.csv"
+"""File of the pruner's support history in a run folder."""
 
 
 def _check_record(record) -> dict:
@@ -187,6 +194,48 @@ class MetricsWriter:
                 writer.writerow([_cell(record.get(column)) for column in CSV_COLUMNS])
             with atomic_file(self.csv_path) as tmp:
                 tmp.write_text(buffer.getvalue())
+
+    def write_table(self, name: str, rows) -> Path | None:
+        """Write ``rows`` as the CSV file ``run_dir/name``, atomically, replacing it.
+
+        Parameters
+        ----------
+        name : str
+            File name, e.g. :data:`SUPPORT_NAME`.
+        rows : sequence of dict
+            Dicts with the same keys, which give the columns in order; ``None``
+            is written as an empty cell.
+
+        Returns
+        -------
+        pathlib.Path or None
+            The file, or ``None`` when nothing was written (disabled writer, or
+            no rows).
+
+        Raises
+        ------
+        ValueError
+            If the rows do not share their keys.
+        """
+        rows = list(rows)
+        if not self.enabled or not rows:
+            return None
+        columns = list(rows[0])
+        for row in rows:
+            if list(row) != columns:
+                raise ValueError(
+                    f"`rows` must share the columns {columns}; got {list(row)}."
+                )
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_cell(row[column]) for column in columns])
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        path = self.run_dir / name
+        with atomic_file(path) as tmp:
+            tmp.write_text(buffer.getvalue())
+        return path
 
     def close(self) -> None:
         """Flush and close TensorBoard (the text files are closed after each write)."""

@@ -24,8 +24,10 @@ the dataclass's fields (plain numbers), so it checkpoints and resumes exactly.
 Weight decay comes from the optimizer's defaults, so a parameter group added
 later inherits it: SA++'s attention logits (the pruner's own group) are decayed
 too, as Appendix C.1 (trick 2) asks, unless the pruner is given
-``logit_weight_decay``. Build the optimizer, then the pruner, then the scheduler
-(which records every group's initial learning rate, the logits' included).
+``logit_weight_decay``; their learning rate is the optimizer's unless it is given
+``logit_lr`` or ``logit_lr_multiplier``. Build the optimizer, then the pruner,
+then the scheduler (which records every group's initial learning rate, the
+logits' included, and scales every group by the same factor).
 """
 
 from __future__ import annotations

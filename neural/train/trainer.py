@@ -19,6 +19,10 @@ gradient clipping -> ``optimizer.step()`` -> ``pruner.step()`` ->
 ``scheduler.step()``. The loss is read on the host (``.item()``) only at logging
 steps, where, under DDP, it is also averaged over the ranks.
 
+After the last step the pruner is finalized; its support history
+(``pruner.history()``: blocks swapped at every entry into a sparse phase) goes
+to ``support.csv`` in the run folder and its summary into the report.
+
 A checkpoint is written only after a step is complete, atomically, with a
 SHA-256 record (:mod:`neural.train.checkpoint`); a run killed at any point
 resumes from the newest valid one and ends bit-identical to an uninterrupted run
@@ -50,7 +54,7 @@ from .distributed import (
     wrap_model,
 )
 from .evaluate import compute_loss, evaluate
-from .metrics import MetricsWriter
+from .metrics import SUPPORT_NAME, MetricsWriter
 from .optim import build_optimizer, build_scheduler
 from .result import TrainResult
 from .rng import get_rng_state, mix_seed, seed_everything
@@ -495,6 +499,10 @@ class Trainer:
         if self.pruner_ is not None:
             model = self.pruner_.finalize()
             report = self.pruner_.report() if hasattr(self.pruner_, "report") else None
+            if hasattr(self.pruner_, "history"):
+                self._writer.write_table(
+                    SUPPORT_NAME, [r.to_dict() for r in self.pruner_.history()]
+                )
         final_eval = None
         if self.eval_data is not None and cfg.final_eval:
             final_eval = self._evaluate("final")

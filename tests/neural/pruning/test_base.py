@@ -2,8 +2,10 @@ import copy
 
 import pytest
 import torch
+from torch import nn
 from torch.nn.utils import parametrize
 
+import neural
 from neural import schedules
 from neural.pruning import PrunerFinalizedError, n_kept_blocks
 
@@ -171,6 +173,44 @@ def test_global_scope_selects_one_top_k_over_all_layers():
     kept = [r.kept_blocks for r in pruner.report().layers if r.status == "pruned"]
     assert sum(kept) == n_kept_blocks(48 + 40, 0.75)
     assert kept[1] == 22 and kept[0] == 0
+
+
+def test_global_scope_ranks_sapp_blocks_by_attention_not_raw_logits():
+    # issue 15: each layer's softmax fixes its logits only up to a constant. Layer
+    # 0's logits are all 5 (A = 1), layer 1's ~N(0, 0.1); ranking the raw logits
+    # kept 100 of layer 0's blocks and none of layer 1's.
+    model = nn.Sequential(nn.Linear(40, 40), nn.Linear(40, 40))  # 100 blocks each
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
+    pruner = neural.prune(
+        model,
+        "sapp",
+        sparsity=0.5,
+        block=4,
+        total_steps=2,
+        timeline=schedules.one_shot(2, finetune=0.5),
+        scope="global",
+        optimizer=optimizer,
+    )
+    first, second = pruner.masks
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        first.logits.fill_(5.0)
+        second.logits.copy_(0.1 * torch.randn(10, 10, generator=generator))
+    pruner.step()
+    kept = [int(m.mask.sum()) for m in pruner.masks]
+    assert sum(kept) == 100 and kept[0] > 0 and kept[1] > 0
+    # Layer 1 keeps exactly its blocks attended more than layer 0's (A = 1).
+    assert kept[1] == int((second.attention() > 1.0).sum())
+    assert second.mask.equal(second.attention() > 1.0)
+
+
+def test_global_scope_needs_one_block_shape():
+    with pytest.raises(ValueError, match="per-layer `block` overrides need"):
+        build(
+            "magnitude",
+            scope="global",
+            layers=[{"tensor_fqn": "0", "block": 2}, "2"],
+        )
 
 
 def test_update_every_prunes_in_bursts_and_still_reaches_k():

@@ -108,6 +108,57 @@ def test_sapp_logit_options_reach_the_parameter_group_and_leave_at_finalize():
     assert not any("logits" in name for name in model.state_dict())
 
 
+def test_reenter_defaults_follow_each_method():
+    # issue 15: Algorithm 1 only masks, so SA++ keeps pruned weights by default;
+    # ACDC prunes (zero). Either is an explicit option.
+    assert [build(m)[2].reenter for m in ("acdc", "sapp")] == ["zero", "keep"]
+    assert build("sapp", reenter="zero")[2].reenter == "zero"
+    assert build("acdc", reenter="keep")[2].reenter == "keep"
+
+
+def test_sapp_keep_brings_pruned_weights_back_in_the_next_dense_phase():
+    timeline = schedules.Timeline.from_fractions(
+        [("dense", 0.25), ("sparse", 0.25), ("dense", 0.5)], 8
+    )
+    model, optimizer, pruner = build("sapp", timeline=timeline, total_steps=8, lr=0.0)
+    before = model[0].parametrizations.weight.original.detach().clone()
+    train(model, optimizer, pruner, batches(0, 4, (24,)))
+    assert pruner.phase.kind == "dense" and not pruner.masks[0].mask.all()
+    assert torch.equal(model[0].parametrizations.weight.original, before)
+
+
+def test_logit_lr_multiplier_scales_the_optimizer_rate_in_its_own_group():
+    model = make_mlp()
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3, weight_decay=1e-4)
+    pruner = neural.prune(
+        model,
+        "sapp",
+        sparsity=0.5,
+        block=4,
+        total_steps=40,
+        optimizer=optimizer,
+        min_blocks=8,
+        logit_lr_multiplier=10.0,
+        logit_weight_decay=0.0,
+    )
+    weights, logits = optimizer.param_groups
+    assert logits["params"] == [m.logits for m in pruner.masks]
+    assert logits["lr"] == pytest.approx(2e-2) and weights["lr"] == 2e-3
+    assert (logits["weight_decay"], weights["weight_decay"]) == (0.0, 1e-4)
+
+
+def test_phase_switches_clear_the_state_of_the_logits_group_too():
+    timeline = schedules.Timeline.from_fractions([("dense", 0.5), ("sparse", 0.5)], 6)
+    model, optimizer, pruner = build(
+        "sapp", timeline=timeline, total_steps=6, logit_lr_multiplier=100.0
+    )
+    logits = pruner.masks[0].logits
+    train(model, optimizer, pruner, batches(0, 2, (24,)))
+    assert "exp_avg" in optimizer.state[logits]
+    train(model, optimizer, pruner, batches(1, 1, (24,)))  # step 3: the switch
+    assert logits not in optimizer.state and len(optimizer.state) == 0
+
+
 def test_phases_without_an_optimizer_warn():
     with pytest.warns(UserWarning, match="no `optimizer` was given"):
         neural.prune(
@@ -167,6 +218,19 @@ def test_acdc_is_top_k_by_magnitude_at_each_sparse_phase():
         ({"attention_bounds": (2.0, 4.0)}, ValueError, "low <= 1 <= high"),
         ({"attention_bounds": 3}, TypeError, "`attention_bounds` must be"),
         ({"logit_lr": -1.0}, ValueError, "`logit_lr`"),
+        (
+            {"logit_lr_multiplier": 0.0},
+            ValueError,
+            r"`logit_lr_multiplier` must be in \(0, inf\); got 0.0",
+        ),
+        ({"logit_lr_multiplier": "10"}, TypeError, "`logit_lr_multiplier`"),
+        (
+            {"logit_lr": 0.1, "logit_lr_multiplier": 10.0},
+            ValueError,
+            "`logit_lr` and `logit_lr_multiplier` are exclusive",
+        ),
+        ({"logit_weight_decay": -1e-4}, ValueError, "`logit_weight_decay` must be"),
+        ({"reenter": "masked"}, ValueError, r"`reenter` must be one of \('zero'"),
     ],
 )
 def test_method_options_are_validated(kwargs, error, match):

@@ -63,8 +63,11 @@ def test_block_mask_from_a_parametrization_or_a_snapshot_on_a_given_axes():
     _, ax = plt.subplots()
     assert plot_block_mask(masking, ax=ax) is ax
     np.testing.assert_array_equal(_image(ax), masking.mask.numpy())
-    for snapshot in (masking.mask.clone(), masking.mask.numpy().astype(float),
-                     masking.mask.tolist()):
+    for snapshot in (
+        masking.mask.clone(),
+        masking.mask.numpy().astype(float),
+        masking.mask.tolist(),
+    ):
         ax = plot_block_mask(snapshot)
         np.testing.assert_array_equal(_image(ax), masking.mask.numpy())
         assert ax.get_title() == "16/64 blocks kept"

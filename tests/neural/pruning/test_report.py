@@ -56,7 +56,18 @@ def test_totals_count_dense_layers_and_serialize():
     assert record["layers"][0]["kept_blocks"] == 32
     text = str(report)
     assert text.splitlines()[0] == "magnitude at step 0 (sparse)"
-    assert "total" in text.splitlines()[-1]
+    assert text.splitlines()[4].startswith("total")
+    # issue 15: the support summary follows the table (one sparse entry so far)
+    assert text.splitlines()[-1].split() == ["0", "1", "0", "0", "-"]
+    assert record["support"] == [
+        {
+            "layer": "0",
+            "sparse_entries": 1,
+            "swapped_in": 0,
+            "swapped_out": 0,
+            "first_jaccard_final": None,
+        }
+    ]
 
 
 def test_dense_phase_reports_nothing_masked():
@@ -89,7 +100,13 @@ def test_markdown_table_renders_the_rows_of_str():
     assert lines[4] == "| 0 | 64x64 | 8x8 | 64 | 32 | 50.00% | 50.00% | pruned |"
     assert lines[5].endswith("| dense: smaller than the 8x8 block |")
     assert lines[6].startswith("| **total** |") and "**48.48%**" in lines[6]
-    assert "48.48%" in str(report).splitlines()[-1]
+    assert "48.48%" in str(report).splitlines()[4]
+    assert lines[8].startswith("support changes")
+    assert (
+        lines[10]
+        == "| layer | sparse entries | swapped in | swapped out | first~final Jaccard |"
+    )
+    assert lines[12] == "| 0 | 1 | 0 | 0 | - |"
 
 
 def test_markdown_table_escapes_pipes():

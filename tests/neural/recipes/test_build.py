@@ -75,6 +75,20 @@ def test_the_paper_timelines_and_options_reach_the_pruner():
     assert {s.grid.block_shape for s in pruner.layers} == {(8, 4)}
 
 
+def test_logit_options_reach_the_logits_parameter_group():
+    # issue 15: a separate group for the logits, its rate a multiple of train.lr
+    recipe = load_recipe(
+        "criteo_sapp:quick", assignments={"prune.logit_lr_multiplier": 100.0}
+    )
+    model = build_model(recipe, device="meta")
+    optimizer = torch.optim.Adam(model.parameters(), lr=recipe.train["lr"])
+    pruner = pruner_factory(recipe)(model, optimizer, 400)
+    logits = optimizer.param_groups[-1]
+    assert logits["params"] == [m.logits for m in pruner.masks]
+    assert logits["lr"] == pytest.approx(100.0 * 5e-3)
+    assert logits["weight_decay"] == 0.0 and pruner.reenter == "keep"
+
+
 def test_example_inputs_follow_the_recipe():
     assert example_inputs(load_recipe("imagenet_sapp"), 2).shape == (2, 3, 224, 224)
     assert example_inputs(load_recipe("mnist1d_acdc"), 3).shape == (3, 40)

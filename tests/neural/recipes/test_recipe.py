@@ -69,6 +69,46 @@ def test_criteo_recipes_follow_the_paper(method):
         assert recipe.prune["timeline"] == "acdc_criteo"
 
 
+@pytest.mark.parametrize("experiment", ["criteo", "imagenet", "mnist1d"])
+def test_acdc_and_sapp_share_one_reentry_convention_per_experiment(experiment):
+    # issue 15: masking (Algorithm 1's, and the paper's ACDC on Criteo)
+    conventions = {
+        load_recipe(f"{experiment}_{m}").prune["reenter"] for m in ("acdc", "sapp")
+    }
+    assert conventions == {"keep"}
+
+
+def test_a_recipe_without_reenter_gets_the_methods_own():
+    for method, default in (("sapp", "keep"), ("acdc", "zero")):
+        raw = load_recipe(f"mnist1d_{method}").to_dict()
+        del raw["prune"]["reenter"]
+        assert recipe_from_dict(raw).prune["reenter"] == default
+
+
+def test_the_sapp_ablation_knobs_are_recipe_keys():
+    # issue 15: logit weight decay and learning-rate multiplier, c, clipping,
+    # update frequency, re-entry and the timeline without sparsify phases
+    recipe = load_recipe(
+        "criteo_sapp:quick",
+        assignments={
+            "prune.logit_weight_decay": 1e-4,
+            "prune.logit_lr_multiplier": 10.0,
+            "prune.timeline_args.c": 8.0,
+            "prune.attention_bounds": "none",
+            "prune.update_every": 5,
+            "prune.reenter": "zero",
+        },
+    )
+    prune = recipe.prune
+    assert (prune["logit_weight_decay"], prune["logit_lr_multiplier"]) == (1e-4, 10.0)
+    assert prune["timeline_args"] == {"c": 8.0}
+    assert (prune["attention_bounds"], prune["update_every"]) == ("none", 5)
+    assert prune["reenter"] == "zero"
+    table3 = load_recipe("criteo_sapp", assignments={"prune.timeline": "acdc_criteo"})
+    assert table3.method == "sapp" and table3.prune["timeline"] == "acdc_criteo"
+    assert load_recipe("criteo_sapp").prune["logit_weight_decay"] == 0.0
+
+
 def test_the_quick_variant_merges_over_the_recipe():
     full, quick = load_recipe("criteo_sapp"), load_recipe("criteo_sapp:quick")
     assert quick.model["buckets"] == 1000
@@ -241,6 +281,33 @@ def test_with_data_turns_synthetic_data_into_the_real_kind(tmp_path):
             "`prune.timeline_args.c` must be",
         ),
         ({"prune.layers": ["tower.layers.9"]}, ValueError, "`prune.layers` names"),
+        (
+            {"prune.logit_lr_multiplier": 0},
+            ValueError,
+            r"`prune.logit_lr_multiplier` must be in \(0, inf\)",
+        ),
+        (
+            {"prune.logit_lr_multiplier": 10.0, "prune.logit_lr": 0.1},
+            ValueError,
+            "`prune.logit_lr` and `prune.logit_lr_multiplier` are exclusive",
+        ),
+        (
+            {"prune.logit_weight_decay": -1.0},
+            ValueError,
+            r"`prune.logit_weight_decay` must be in \[0, inf\)",
+        ),
+        ({"prune.reenter": "mask"}, ValueError, "`prune.reenter` must be one of"),
+        (
+            {
+                "prune.scope": "global",
+                "prune.layers": [
+                    {"tensor_fqn": "tower.layers.0", "sparsity": 0.5},
+                    "tower.layers.2",
+                ],
+            },
+            ValueError,
+            "per-layer `prune.sparsity` overrides need scope='layer'",
+        ),
         ({"prune.ignore": "("}, ValueError, "not a regular expression"),
         ({"prune.block": 64}, ValueError, "`prune` selects no layer"),
         ({"model.width": 16}, ValueError, "unknown key `model.width`"),

@@ -1,3 +1,4 @@
+import csv
 import datetime
 import json
 
@@ -5,6 +6,7 @@ import pytest
 
 from neural.recipes import load_recipe, plan_training
 from neural.recipes.run import RECIPE_FILE, RESULT_FILE, default_run_dir
+from neural.train.metrics import SUPPORT_NAME
 
 from .conftest import small_recipe
 
@@ -20,6 +22,30 @@ def test_a_run_writes_its_recipe_model_and_result(mnist_run):
     assert record["report"]["block_sparsity"] == pytest.approx(0.9, abs=0.01)
     assert (run_dir / "model.pt").is_file()
     assert result.final_eval["n_samples"] == 100
+
+
+def test_a_run_writes_its_support_history(mnist_run):
+    # issue 15: one row per sparse-phase entry per pruned layer, and a summary
+    plan, result = mnist_run
+    with open(plan.run_dir / SUPPORT_NAME, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    timeline = result.pruner.timeline
+    starts = [p.start for p in timeline.phases if p.kind == "sparse"]
+    layers = ["layers.0", "layers.2"]
+    assert len(starts) >= 2
+    assert [(r["layer"], int(r["step"])) for r in rows] == [
+        (layer, step) for step in starts for layer in layers
+    ]
+    assert rows[0]["swapped_in"] == "" and rows[-1]["swapped_in"] != ""
+    assert [float(r["jaccard_final"]) for r in rows[-2:]] == [1.0, 1.0]
+    record = json.loads((plan.run_dir / RESULT_FILE).read_text())
+    summary = record["report"]["support"]
+    assert [s["layer"] for s in summary] == layers
+    assert {s["sparse_entries"] for s in summary} == {len(starts)}
+    assert [s["swapped_in"] for s in summary] == [
+        sum(int(r["swapped_in"] or 0) for r in rows if r["layer"] == layer)
+        for layer in layers
+    ]
 
 
 def test_steps_rescale_the_warmup_and_say_so(tmp_path):

@@ -145,4 +145,5 @@ def test_only_rank_0_wrote_the_run_folder(runs):
         "metrics.jsonl",
         "model.pt",
         "model.pt.sha256",
+        "support.csv",
     ]

@@ -2,7 +2,12 @@ import csv
 
 import pytest
 
-from neural.train.metrics import CSV_COLUMNS, MetricsWriter, read_metrics
+from neural.train.metrics import (
+    CSV_COLUMNS,
+    SUPPORT_NAME,
+    MetricsWriter,
+    read_metrics,
+)
 
 
 def _csv_rows(path):
@@ -52,7 +57,30 @@ def test_truncate_drops_later_records_final_ones_and_torn_lines(tmp_path):
 def test_disabled_writer_writes_nothing(tmp_path):
     MetricsWriter(tmp_path, enabled=False).write({"step": 1, "split": "train"})
     MetricsWriter(None).write({"step": 1, "split": "train"})
+    rows = [{"layer": "a", "kept": 3}]
+    assert MetricsWriter(tmp_path, enabled=False).write_table("t.csv", rows) is None
     assert list(tmp_path.iterdir()) == []
+
+
+def test_write_table_replaces_a_sibling_csv_atomically(tmp_path):
+    # issue 15: the support history goes next to metrics.csv
+    writer = MetricsWriter(tmp_path, tensorboard=False)
+    rows = [
+        {"layer": "a", "swapped_in": None, "jaccard_final": 0.5},
+        {"layer": "b", "swapped_in": 3, "jaccard_final": 1.0},
+    ]
+    path = writer.write_table(SUPPORT_NAME, rows)
+    assert path == tmp_path / "support.csv"
+    assert _csv_rows(path) == [
+        ["layer", "swapped_in", "jaccard_final"],
+        ["a", "", "0.5"],
+        ["b", "3", "1.0"],
+    ]
+    writer.write_table(SUPPORT_NAME, rows[1:])
+    assert len(_csv_rows(path)) == 2 and not list(tmp_path.glob(".*.tmp"))
+    assert writer.write_table(SUPPORT_NAME, []) is None
+    with pytest.raises(ValueError, match="`rows` must share the columns"):
+        writer.write_table(SUPPORT_NAME, [{"a": 1}, {"b": 2}])
 
 
 def test_bad_records_are_refused(tmp_path):

@@ -106,6 +106,32 @@ def test_pruner_logit_options_still_override_the_defaults():
     assert optimizer.param_groups[-1]["weight_decay"] == 0.0
 
 
+def test_a_logit_lr_multiplier_survives_the_schedule():
+    # issue 15: the logits' rate is a separate group's, a fixed multiple of the
+    # weights' rate at every step of the Criteo schedule.
+    model = make_model()
+    optimizer = build_optimizer(model.parameters(), "adam", lr=2e-2)
+    neural.prune(
+        model,
+        "sapp",
+        sparsity=0.5,
+        block=4,
+        total_steps=20,
+        optimizer=optimizer,
+        min_blocks=50,
+        logit_lr_multiplier=100.0,
+    )
+    scheduler = build_scheduler(optimizer, "exponential", total_steps=20, final_lr=3e-4)
+    weights, logits = [], []
+    for _ in range(20):
+        weights.append(optimizer.param_groups[0]["lr"])
+        logits.append(optimizer.param_groups[-1]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert logits == pytest.approx([100.0 * lr for lr in weights], rel=1e-12)
+    assert weights[-1] == pytest.approx(3e-4)
+
+
 def test_scheduler_state_round_trip_resumes_exactly():
     def build():
         optimizer = build_optimizer(make_model().parameters(), "sgd", lr=0.8)

@@ -108,6 +108,12 @@ def test_resume_after_a_crash_is_bit_identical(tmp_path, method):
             tmp_path / "reference", split
         )
     assert str(resumed.report) == str(reference.report)
+    # issue 15: the support history crosses the checkpoint
+    support = [
+        (p / "support.csv").read_text()
+        for p in (tmp_path / "crashed", tmp_path / "reference")
+    ]
+    assert support[0] == support[1] and len(support[0].splitlines()) > 1
 
 
 def test_resume_of_a_finished_run_only_finalizes(tmp_path):
