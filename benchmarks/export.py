@@ -63,8 +63,11 @@ def _criteo_models(seed):
 
 
 def _resnet_models(seed):
-    """ResNet-18 (width 64, 32 x 32 inputs) with every conv of >= 100 blocks pruned
-    90% in 8x8 blocks; each layer exported only where measured faster."""
+    """ResNet-18 (width 64, 32 x 32 inputs) with its large convs pruned in 8x8 blocks.
+
+    Every conv of >= 100 blocks is pruned 90%; each layer is exported only where
+    measured faster.
+    """
     torch.manual_seed(seed)
     model = resnet18(num_classes=10, small_input=True)
     pruner = neural.prune(model, "magnitude", sparsity=0.9, block=8, total_steps=1)

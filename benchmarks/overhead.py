@@ -114,7 +114,7 @@ def inference_benchmark(
     Returns
     -------
     list of dict
-        The records of :func:`neural.export.speed.speed_report` (``model``,
+        The records of :func:`benchmarks.speed.speed_report` (``model``,
         ``sparsity``, ``block``, ``threads``, ``export``, ``layers``, ``models``).
 
     Raises

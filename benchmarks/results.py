@@ -116,7 +116,7 @@ def json_ready(value):
 
 
 def markdown_table(header, rows, *, aligned: bool = False) -> list[str]:
-    """The lines of a Markdown table; every cell is ``str()``-ed.
+    r"""The lines of a Markdown table; every cell is ``str()``-ed.
 
     Parameters
     ----------
@@ -139,11 +139,11 @@ def markdown_table(header, rows, *, aligned: bool = False) -> list[str]:
 
     Examples
     --------
-    >>> print("\\n".join(markdown_table(["solver", "time"], [["sapp", 0.5]])))
+    >>> print("\n".join(markdown_table(["solver", "time"], [["sapp", 0.5]])))
     | solver | time |
     |---|---|
     | sapp | 0.5 |
-    >>> print("\\n".join(markdown_table(["a", "bb"], [["ccc", 1]], aligned=True)))
+    >>> print("\n".join(markdown_table(["a", "bb"], [["ccc", 1]], aligned=True)))
     | a   | bb |
     |-----|----|
     | ccc | 1  |

@@ -147,7 +147,13 @@ def _loaded_after(code: str) -> set[str]:
 
 def test_import_nonconvex_reg_leaves_cvxpy_for_the_oracle():
     assert "cvxpy" not in _loaded_after("import nonconvex_reg")
-    assert "cvxpy" in _loaded_after("import nonconvex_reg.oracle as o; o._problem")
+    solve = (
+        "import numpy as np\n"
+        "from nonconvex_reg import Groups, LeastSquares, cvxpy_group_lasso\n"
+        "datafit = LeastSquares(np.eye(4), np.ones(4))\n"
+        "cvxpy_group_lasso(datafit, Groups.equal(4, 2), 0.1)"
+    )
+    assert "cvxpy" in _loaded_after(solve)
 
 
 _HELP = (
