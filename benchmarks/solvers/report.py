@@ -187,7 +187,12 @@ def _speed_bar_section(record) -> list[str]:
         "",
         f"### Time to {SPEED_TARGET:.0e} against sapp (issue 2's speed bar)",
         "",
-        f"Bar: peer time / sapp time {bars}; met in {met} of {len(judged)} cases.",
+        f"Bar: peer time / sapp time {bars}; met in {met} of {len(judged)} cases"
+        + (
+            " (the bar is set for the full mode's n = 500, p = 5000)."
+            if record["meta"].get("quick")
+            else "."
+        ),
         "",
         *markdown_table([*header, "bar met"], rows, aligned=True),
     ]
