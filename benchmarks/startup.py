@@ -58,8 +58,8 @@ class StartupTiming:
     ----------
     name : str
         What runs, e.g. ``"sapp --help"``.
-    command : list of str
-        The process started.
+    command : str
+        The process started (the program's file name, then its arguments).
     best_s, median_s : float
         Smallest and median of ``runs_s``.
     over_baseline_s : float
@@ -71,7 +71,7 @@ class StartupTiming:
     """
 
     name: str
-    command: list
+    command: str
     best_s: float
     median_s: float
     over_baseline_s: float
@@ -168,7 +168,7 @@ def startup_benchmark(*, repeats=7, progress=None) -> dict:
     rows = [
         StartupTiming(
             name=name,
-            command=command,
+            command=" ".join([Path(command[0]).name, *command[1:]]),
             best_s=min(runs[name]),
             median_s=statistics.median(runs[name]),
             over_baseline_s=min(runs[name]) - baseline,

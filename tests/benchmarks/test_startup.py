@@ -38,7 +38,7 @@ def test_the_cli_and_neural_import_no_heavy_library(record):
 def _fake(seconds):
     rows = [
         {"name": name, "best_s": s, "median_s": s, "over_baseline_s": s - 0.03}
-        | {"heavy_modules": [], "runs_s": [s], "command": []}
+        | {"heavy_modules": [], "runs_s": [s], "command": name}
         for name, s in zip(
             ("python -c pass", "sapp --help", "sapp verify --help"),
             (0.03, *seconds),
