@@ -8,6 +8,7 @@ import pytest
 
 import nonconvex_reg.verify
 import omp.verify
+from benchmarks.registry import VERBS
 from neural.cli import main
 from nonconvex_reg.datasets import DATAFIT_KINDS
 from nonconvex_reg.verify import Check, VerificationReport, verification_penalties
@@ -113,7 +114,7 @@ def test_demo_prints_table_and_exits_zero(fake_verification, capsys):
 @pytest.fixture
 def tiny_demo_grid(monkeypatch):
     """The demo's pruning comparison on 300 samples and 10 steps per run."""
-    from neural.bench import pruning
+    from benchmarks.pruning import runs as pruning
 
     def default_grids(mode, seeds=(0, 1, 2)):
         assert mode == "demo"
@@ -262,6 +263,39 @@ def test_bench_speed_json_times_each_batch_size(capsys):
     ],
 )
 def test_bench_bad_arguments_exit_two(argv, message, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("verb", list(VERBS))
+def test_every_bench_verb_shows_its_options(verb, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["bench", verb, "--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    assert text.startswith(f"usage: sapp bench {verb}")
+    assert "--json" in text
+
+
+def test_bench_lists_every_verb_without_importing_one(capsys):
+    with pytest.raises(SystemExit):
+        main(["bench", "--help"])
+    text = capsys.readouterr().out
+    assert all(verb in text for verb in VERBS)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["bench", "omp", "--blas-threads", "0"], "must be an integer >= 1"),
+        (["bench", "startup", "--repeats", "x"], "must be an integer >= 0"),
+        (["bench", "overhead", "--step-only", "--quick", "--bogus"], "--bogus"),
+        (["bench", "nope"], "invalid choice"),
+    ],
+)
+def test_bench_verbs_refuse_bad_options_with_exit_two(argv, message, capsys):
     with pytest.raises(SystemExit) as info:
         main(argv)
     assert info.value.code == 2
