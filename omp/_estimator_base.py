@@ -46,6 +46,7 @@ COMMON_CONSTRAINTS = {
     "ridge": [Interval(Real, 0, None, closed="left")],
     "refit_tol": [Interval(Real, 0, None, closed="neither")],
     "max_refit_iter": [Interval(Integral, 1, None, closed="left")],
+    "n_threads": [None, Interval(Integral, 1, None, closed="left")],
 }
 #: Constraints of the estimators that search by :func:`~omp.group_ompr`.
 OMPR_CONSTRAINTS = {

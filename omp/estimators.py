@@ -106,6 +106,7 @@ class _GroupOMPRSearch:
             datafit, groups, k, init=self.init, keep=keep,
             n_candidates=self.n_candidates, tol=self.tol, max_iter=self.max_iter,
             refit_tol=self.refit_tol, max_refit_iter=self.max_refit_iter,
+            n_threads=self.n_threads,
         )
 
 
@@ -126,6 +127,10 @@ class GroupOMPRegressor(_GroupRegressor):
         Ridge strength ``>= 0`` of the loss.
     refit_tol : float, default=1e-8
     max_refit_iter : int, default=100
+    n_threads : int or None, default=None
+        Most BLAS threads of the search, ``>= 1``; None lets the library choose
+        from the size of ``X`` (:mod:`nonconvex_reg.threads`). A lower limit
+        already in force (``threadpool_limits``) wins.
 
     Attributes
     ----------
@@ -171,6 +176,7 @@ class GroupOMPRegressor(_GroupRegressor):
         ridge=0.0,
         refit_tol=1e-8,
         max_refit_iter=100,
+        n_threads=None,
     ):
         self.groups = groups
         self.n_groups = n_groups
@@ -178,11 +184,12 @@ class GroupOMPRegressor(_GroupRegressor):
         self.ridge = ridge
         self.refit_tol = refit_tol
         self.max_refit_iter = max_refit_iter
+        self.n_threads = n_threads
 
     def _search(self, datafit, groups, k):
         return group_omp(
             datafit, groups, k, refit_tol=self.refit_tol,
-            max_refit_iter=self.max_refit_iter,
+            max_refit_iter=self.max_refit_iter, n_threads=self.n_threads,
         )
 
 
@@ -204,6 +211,8 @@ class GroupOMPRRegressor(_GroupOMPRSearch, _GroupRegressor):
     max_iter : int, default=1000
     refit_tol : float, default=1e-8
     max_refit_iter : int, default=100
+    n_threads : int or None, default=None
+        As in :class:`GroupOMPRegressor`.
 
     Attributes
     ----------
@@ -241,6 +250,7 @@ n_features_in_
         max_iter=1000,
         refit_tol=1e-8,
         max_refit_iter=100,
+        n_threads=None,
     ):
         self.groups = groups
         self.n_groups = n_groups
@@ -252,6 +262,7 @@ n_features_in_
         self.max_iter = max_iter
         self.refit_tol = refit_tol
         self.max_refit_iter = max_refit_iter
+        self.n_threads = n_threads
 
 
 class GroupOMPRClassifier(_GroupOMPRSearch, ClassifierMixin, GroupSearchEstimator):
@@ -268,7 +279,7 @@ class GroupOMPRClassifier(_GroupOMPRSearch, ClassifierMixin, GroupSearchEstimato
         Add an intercept (a kept group, see the module).
     ridge : float, default=1e-3
         Ridge strength ``>= 0``; the default keeps separable problems bounded.
-    init, n_candidates, tol, max_iter, refit_tol, max_refit_iter
+    init, n_candidates, tol, max_iter, refit_tol, max_refit_iter, n_threads
         As in :class:`GroupOMPRRegressor`.
 
     Attributes
@@ -310,6 +321,7 @@ class GroupOMPRClassifier(_GroupOMPRSearch, ClassifierMixin, GroupSearchEstimato
         max_iter=1000,
         refit_tol=1e-8,
         max_refit_iter=100,
+        n_threads=None,
     ):
         self.groups = groups
         self.n_groups = n_groups
@@ -321,6 +333,7 @@ class GroupOMPRClassifier(_GroupOMPRSearch, ClassifierMixin, GroupSearchEstimato
         self.max_iter = max_iter
         self.refit_tol = refit_tol
         self.max_refit_iter = max_refit_iter
+        self.n_threads = n_threads
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):

@@ -19,6 +19,7 @@ import time
 
 import numpy as np
 
+from nonconvex_reg.threads import with_thread_limit
 from nonconvex_reg.validation import check_int
 
 from .greedy import _check_search_args, _finish
@@ -26,6 +27,7 @@ from .greedy import _check_search_args, _finish
 __all__ = ["best_subset"]
 
 
+@with_thread_limit
 def best_subset(
     datafit, groups, k, *, max_supports=200_000, refit_tol=1e-10, max_refit_iter=100
 ):
@@ -43,6 +45,11 @@ def best_subset(
     refit_tol : float, default=1e-10
         Gradient tolerance of iterative refits, relative to ``||grad L(0)||``.
     max_refit_iter : int, default=100
+    n_threads : int or None, default=None
+        Most BLAS threads the call may use, ``>= 1``; None lets
+        :func:`~nonconvex_reg.threads.default_n_threads` choose from the size of
+        ``X``. A lower limit already in force (``threadpool_limits``) wins, and
+        every library's limit is restored on return.
 
     Returns
     -------

@@ -40,6 +40,7 @@ import time
 
 import numpy as np
 
+from nonconvex_reg.threads import with_thread_limit
 from nonconvex_reg.validation import check_choice, check_int, check_scalar
 
 from ._validation import check_k, check_problem, check_support
@@ -157,6 +158,7 @@ def _check_search_args(datafit, groups, k, refit_tol, max_refit_iter):
     return k, make_refit(datafit, groups, tol=refit_tol, max_iter=max_refit_iter)
 
 
+@with_thread_limit
 def group_omp(
     datafit, groups, k, *, keep=None, refit_tol=1e-8, max_refit_iter=100
 ) -> OMPResult:
@@ -182,6 +184,11 @@ def group_omp(
         Gradient tolerance of iterative refits, relative to ``||grad L(0)||``.
     max_refit_iter : int, default=100
         Newton iterations per refit.
+    n_threads : int or None, default=None
+        Most BLAS threads the call may use, ``>= 1``; None lets
+        :func:`~nonconvex_reg.threads.default_n_threads` choose from the size of
+        ``X``. A lower limit already in force (``threadpool_limits``) wins, and
+        every library's limit is restored on return.
 
     Returns
     -------
@@ -319,6 +326,7 @@ def _swap_moves(refit, inside, *, droppable, n_candidates, n_wide, model, bar):
         yield (int(entering[a]),), (int(ids[q]),), float(prices[a, q])
 
 
+@with_thread_limit
 def group_ompr(
     datafit,
     groups,
@@ -387,6 +395,11 @@ def group_ompr(
         Maximum rounds per start, and for the widened rounds.
     refit_tol, max_refit_iter
         Tolerance and iterations of each refit, as in :func:`group_omp`.
+    n_threads : int or None, default=None
+        Most BLAS threads the call may use, ``>= 1``; None lets
+        :func:`~nonconvex_reg.threads.default_n_threads` choose from the size of
+        ``X``. A lower limit already in force (``threadpool_limits``) wins, and
+        every library's limit is restored on return.
 
     Returns
     -------

@@ -53,6 +53,7 @@ from nonconvex_reg import (
 )
 from nonconvex_reg.solvers.objectives import effective_weight, penalty_value
 from nonconvex_reg.solvers.optimality import kkt_residual
+from nonconvex_reg.threads import with_thread_limit
 from nonconvex_reg.validation import check_int, check_scalar
 
 from .greedy import (
@@ -275,6 +276,7 @@ def nonconvex_selection(
     }
 
 
+@with_thread_limit
 def ompr_nonconvex(
     datafit,
     groups,
@@ -325,6 +327,11 @@ def ompr_nonconvex(
     max_subproblem_iter : int, default=20000
     refit_tol : float, default=1e-8
     max_refit_iter : int, default=100
+    n_threads : int or None, default=None
+        Most BLAS threads the call may use, ``>= 1``; None lets
+        :func:`~nonconvex_reg.threads.default_n_threads` choose from the size of
+        ``X``. A lower limit already in force (``threadpool_limits``) wins, and
+        every library's limit is restored on return.
 
     Returns
     -------

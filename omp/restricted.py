@@ -38,6 +38,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from nonconvex_reg import ConvergenceWarning
+from nonconvex_reg.threads import with_thread_limit
 from nonconvex_reg.validation import check_int, check_scalar
 
 from ._refit_base import coefficient_layout
@@ -133,6 +134,7 @@ def _enumerate_extremes(hessian, groups, size, chunk=4096):
     return low, high
 
 
+@with_thread_limit
 def restricted_constants(datafit, groups, s, *, max_supports=20_000):
     """``mu_s`` and ``L_s`` of Definition B.2 (exact or bounds; see the module).
 
@@ -144,6 +146,11 @@ def restricted_constants(datafit, groups, s, *, max_supports=20_000):
         Group sparsity, ``>= 1``; values above ``n_groups`` mean all groups.
     max_supports : int, default=20000
         Enumerate (squared losses) only if ``C(n_groups, s) <= max_supports``.
+    n_threads : int or None, default=None
+        Most BLAS threads the call may use, ``>= 1``; None lets
+        :func:`~nonconvex_reg.threads.default_n_threads` choose from the size of
+        ``X``. A lower limit already in force (``threadpool_limits``) wins, and
+        every library's limit is restored on return.
 
     Returns
     -------
@@ -258,6 +265,7 @@ def _smallest_k_prime(datafit, groups, k, L_2, max_supports):
     return groups.n_groups
 
 
+@with_thread_limit
 def check_theorem_b3(
     datafit,
     groups,
@@ -293,6 +301,11 @@ def check_theorem_b3(
     seed : int, default=0
     max_supports : int, default=20000
         Enumeration limit of :func:`restricted_constants`.
+    n_threads : int or None, default=None
+        Most BLAS threads the call may use, ``>= 1``; None lets
+        :func:`~nonconvex_reg.threads.default_n_threads` choose from the size of
+        ``X``. A lower limit already in force (``threadpool_limits``) wins, and
+        every library's limit is restored on return.
 
     Returns
     -------

@@ -32,6 +32,7 @@ import time
 import numpy as np
 from scipy.optimize import minimize
 
+from ..threads import with_thread_limit
 from ..validation import check_int
 from .group_lasso import _check_problem, tau
 from .objectives import check_form, check_penalty, effective_weight, penalty_value
@@ -72,6 +73,7 @@ def _unpenalized_minimizer(sub_datafit):
     return res.x
 
 
+@with_thread_limit
 def global_minimum(
     datafit,
     groups,
@@ -106,6 +108,11 @@ def global_minimum(
     grad_tol : float, default=1e-6
         A candidate is an interior stationary point when the infinity norm of its
         restricted gradient is at most ``grad_tol * tau``.
+    n_threads : int or None, default=None
+        Most BLAS threads the call may use, ``>= 1``; None lets
+        :func:`~nonconvex_reg.threads.default_n_threads` choose from the size of
+        ``X``. A lower limit already in force (``threadpool_limits``) wins, and
+        every library's limit is restored on return.
 
     Returns
     -------

@@ -43,6 +43,7 @@ import time
 import numpy as np
 
 from ..penalties import GroupLassoPenalty
+from ..threads import with_thread_limit
 from ..validation import check_int, check_scalar
 from ._bcd import BlockLayout
 from ._prox_newton import solve_prox_newton
@@ -84,6 +85,7 @@ def tau(datafit, groups) -> float:
     return float(groups.norms(datafit.gradient(np.zeros(datafit.n_features))).max())
 
 
+@with_thread_limit
 def solve_group_lasso(
     datafit,
     groups,
@@ -114,6 +116,11 @@ def solve_group_lasso(
         Warm start.
     initial_working_set : int, default=10
         Size of the first working set.
+    n_threads : int or None, default=None
+        Most BLAS threads the call may use, ``>= 1``; None lets
+        :func:`~nonconvex_reg.threads.default_n_threads` choose from the size of
+        ``X``. A lower limit already in force (``threadpool_limits``) wins, and
+        every library's limit is restored on return.
 
     Returns
     -------

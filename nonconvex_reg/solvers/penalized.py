@@ -28,6 +28,7 @@ import time
 import numpy as np
 
 from ..penalties import group_prox
+from ..threads import with_thread_limit
 from ..validation import check_int, check_scalar
 from ._prox_gradient import run_anderson, run_prox_gradient
 from .group_lasso import _check_problem, solve_group_lasso, tau
@@ -59,6 +60,7 @@ def _kkt(datafit, groups, penalty, lam, form, beta):
     return kkt_residual(gradient, beta, norms, groups, penalty, weight)
 
 
+@with_thread_limit
 def solve_penalized(
     datafit,
     groups,
@@ -91,6 +93,11 @@ def solve_penalized(
         default is the group-LASSO solution (equal to the minimizer of (1) in the
         regime of Theorem 1.1), or ``-grad L(0) / Lip`` when that is zero and
         ``q'(0+) = 0`` (zero is then a fixed point of the linearized step).
+    n_threads : int or None, default=None
+        Most BLAS threads the call may use, ``>= 1``; None lets
+        :func:`~nonconvex_reg.threads.default_n_threads` choose from the size of
+        ``X``. A lower limit already in force (``threadpool_limits``) wins, and
+        every library's limit is restored on return.
 
     Returns
     -------

@@ -118,7 +118,7 @@ def test_every_constructor_argument_reaches_the_algorithm(model, monkeypatch):
 
     monkeypatch.setattr(omp.estimators, "group_ompr", spy)
     params = {"init": "threshold", "n_candidates": 2, "tol": 1e-7, "max_iter": 17,
-              "refit_tol": 1e-9, "max_refit_iter": 33}
+              "refit_tol": 1e-9, "max_refit_iter": 33, "n_threads": 3}
     X, y, _ = _planted()
     if model is GroupOMPRClassifier:
         y = (y > np.median(y)).astype(int)
@@ -137,8 +137,10 @@ def test_omp_regressor_arguments_reach_group_omp(monkeypatch):
             datafit, groups, k, **kw),
     )
     X, y, _ = _planted()
-    GroupOMPRegressor(n_groups=2, refit_tol=1e-9, max_refit_iter=7).fit(X, y)
-    assert seen == {"refit_tol": 1e-9, "max_refit_iter": 7}
+    GroupOMPRegressor(n_groups=2, refit_tol=1e-9, max_refit_iter=7, n_threads=2).fit(
+        X, y
+    )
+    assert seen == {"refit_tol": 1e-9, "max_refit_iter": 7, "n_threads": 2}
 
 
 @pytest.mark.parametrize(
