@@ -72,6 +72,12 @@ VERBS = {
             "exhaustive optima, Algorithm 2 agreement, Theorem B.3 sweep",
         ),
         BenchVerb(
+            "threads",
+            "benchmarks.blas_threads",
+            "BLAS threads against problem size for the solvers and searches, and "
+            "the cost of limiting them (the rule of nonconvex_reg.threads)",
+        ),
+        BenchVerb(
             "export",
             "benchmarks.export",
             "block-sparse export of a 2048 x 2048 layer vs dense and torch's BSR "

@@ -153,6 +153,7 @@ def test_omp_regressor_arguments_reach_group_omp(monkeypatch):
         ({"n_groups": 0}, "'n_groups' parameter"),
         ({"ridge": -1.0}, "'ridge' parameter"),
         ({"init": "best"}, "'init' parameter"),
+        ({"n_threads": 0}, "'n_threads' parameter"),  # issue 17
     ],
 )
 def test_bad_parameters_are_named_in_fit(params, match):
