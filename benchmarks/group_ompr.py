@@ -15,10 +15,16 @@ solver's coefficients, so scaling differences cannot hide):
    scikit-learn ``orthogonal_mp`` with ``k * 10`` nonzero coefficients (least
    squares only; it is not group-aware, so it may touch more than k groups).
    Columns: time (fresh datafit inside the timed region), loss, support F1 against
-   the planted groups. "abess support, exact refit" re-solves abess's support with
-   our exact refit, to separate the choice of support from abess's inner solver.
-   Bar: OMPR loss <= abess loss (relative slack 1e-9 for rounding) on >= 95% of
-   instances, and OMPR's total time <= abess's.
+   the planted groups. "abess support, exact refit" re-solves abess's support
+   with our exact refit, to separate the choice of support from abess's inner
+   solver. Every solver is timed twice per instance: with the default threads,
+   as users run it (sapp then picks its own BLAS threads, see
+   :mod:`nonconvex_reg.threads`; abess runs its default single thread), and
+   inside ``threadpoolctl.threadpool_limits(1)`` (every BLAS and OpenMP pool at
+   one thread) as a second figure.
+   Bars (issues 3 and 17): OMPR loss <= abess loss (relative slack 1e-9 for
+   rounding) on >= 95% of instances, and OMPR's total time <= abess's, with
+   default threads.
 2. **Small instances** (20 groups of 2, n=100): how often group OMPR (and OMP,
    abess) reach the exhaustive optimum of ``best_subset``, on well-conditioned
    (independent) and ill-conditioned (equicorrelated rho=0.9) designs.
@@ -29,24 +35,25 @@ solver's coefficients, so scaling differences cannot hide):
    supports with R rounds, on a block-orthogonal design (kappa = 1) and on
    equicorrelated designs; success = ``L(out) <= L(b*) + eps``.
 
-Run: ``sapp bench omp [--quick] [--blas-threads N]``. Writes ``omp.{json,md}``
-(``--quick``: ``omp.quick.{json,md}``, a smoke run).
-Timings are wall-clock on whatever else the machine is running: compare the
-solvers' ratios inside one run, not absolute seconds across runs.
+Run: ``sapp bench omp [--quick]``. Writes ``omp.{json,md}`` (``--quick``:
+``omp.quick.{json,md}``, a smoke run), with the load average at the start and
+the end. Timings are wall-clock on whatever else the machine is running: compare
+the solvers' ratios inside one run, not absolute seconds across runs.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import warnings
+from contextlib import nullcontext
 
 import numpy as np
 from abess.linear import LinearRegression, LogisticRegression
 from sklearn.linear_model import orthogonal_mp
 from threadpoolctl import threadpool_limits
 
-from neural.cli_types import positive_int
 from nonconvex_reg import (
     ConvergenceWarning,
     Groups,
@@ -126,10 +133,16 @@ SOLVERS = {
 }
 
 
-def timed(fn, *args):
-    start = time.perf_counter()
-    out = fn(*args)
-    return time.perf_counter() - start, out
+def timed(fn, *args, one_thread=False):
+    """Seconds of ``fn(*args)`` and its output; ``one_thread``: every pool at 1.
+
+    The limit is entered outside the timed region (a fresh
+    ``threadpool_limits`` costs milliseconds).
+    """
+    with threadpool_limits(1) if one_thread else nullcontext():
+        start = time.perf_counter()
+        out = fn(*args)
+        return time.perf_counter() - start, out
 
 
 def planted_section(quick):
@@ -158,9 +171,10 @@ def planted_section(quick):
                             if name.startswith("sklearn") and loss != "least_squares":
                                 continue
                             elapsed, coefs[name] = timed(fn, loss, X, y, groups, k)
+                            one, _ = timed(fn, loss, X, y, groups, k, one_thread=True)
                             selected = np.flatnonzero(groups.norms(coefs[name]))
                             row = {"solver_name": name, "dataset_name": dataset,
-                                   "time": elapsed,
+                                   "time": elapsed, "time_1thread": one,
                                    "objective_value": datafit.value(coefs[name]),
                                    "support_f1": f1(selected, active),
                                    "n_groups_selected": int(selected.size)}
@@ -172,11 +186,12 @@ def planted_section(quick):
                         refit.fit(abess_support.tolist())
                         record["abess_support_refit_loss"] = datafit.value(refit.coef())
                         instances.append(record)
-                        ours = record["sapp group OMPR"]["objective_value"]
-                        theirs = record["abess (group splicing)"]["objective_value"]
-                        print(f"{dataset:70s} OMPR {ours:.6g} abess {theirs:.6g} "
-                              f"({record['sapp group OMPR']['time']:.3f}s vs "
-                              f"{record['abess (group splicing)']['time']:.3f}s)",
+                        ours, theirs = record[_OMPR], record[_ABESS]
+                        print(f"{dataset:70s} OMPR {ours['objective_value']:.6g} "
+                              f"abess {theirs['objective_value']:.6g} "
+                              f"({ours['time']:.3f}s vs {theirs['time']:.3f}s; "
+                              f"1 thread {ours['time_1thread']:.3f}s vs "
+                              f"{theirs['time_1thread']:.3f}s)",
                               file=sys.stderr, flush=True)
     return rows, instances
 
@@ -191,11 +206,13 @@ def planted_summary(rows, instances):
         theirs = np.array([r["abess (group splicing)"]["objective_value"]
                            for r in chosen])
         refit = np.array([r["abess_support_refit_loss"] for r in chosen])
-        totals = {}
+        totals, totals_1thread = {}, {}
         for name in SOLVERS:
             times = [r[name]["time"] for r in chosen if name in r]
             if times:
                 totals[name] = float(np.sum(times))
+                totals_1thread[name] = float(
+                    np.sum([r[name]["time_1thread"] for r in chosen if name in r]))
         summary[loss] = {
             "instances": len(chosen),
             "ompr_le_abess": int(np.sum(ours <= theirs * (1 + TIE))),
@@ -207,6 +224,10 @@ def planted_summary(rows, instances):
                                               if name in r]))
                         for name in SOLVERS if name in chosen[0]},
             "total_time": totals,
+            "total_time_1thread": totals_1thread,
+            "ompr_over_abess_time": totals[_OMPR] / totals[_ABESS],
+            "ompr_over_abess_time_1thread": (totals_1thread[_OMPR]
+                                             / totals_1thread[_ABESS]),
         }
         summary[loss]["ompr_le_abess_rate"] = (
             summary[loss]["ompr_le_abess"] / summary[loss]["instances"])
@@ -323,10 +344,13 @@ def sweep_section(quick):
 
 # ----------------------------------------------------------------- output
 def _planted_summary_row(loss, summ) -> list[str]:
-    t, f = summ["total_time"], summ["mean_f1"]
+    t, one, f = summ["total_time"], summ["total_time_1thread"], summ["mean_f1"]
 
     def fmt(d, name, spec):
         return format(d[name], spec) if name in d else "n/a"
+
+    def both(name):
+        return "n/a" if name not in t else f"{t[name]:.2f} / {one[name]:.2f}"
 
     names = (_OMPR, _ABESS, "sapp group OMP", _SKLEARN)
     return [
@@ -336,7 +360,9 @@ def _planted_summary_row(loss, summ) -> list[str]:
         str(summ["ompr_lt_abess"]),
         str(summ["ompr_gt_abess"]),
         str(summ["ompr_le_abess_support_refit"]),
-        *(fmt(t, name, ".2f") for name in names),
+        *(both(name) for name in names),
+        f"{summ['ompr_over_abess_time']:.2f} / "
+        f"{summ['ompr_over_abess_time_1thread']:.2f}",
         " / ".join(fmt(f, name, ".3f") for name in names),
     ]
 
@@ -350,8 +376,8 @@ def _instance_row(r) -> list[str]:
         f"{r['abess_support_refit_loss']:.6g}",
         f"{r['sapp group OMP']['objective_value']:.6g}",
         "n/a" if sk is None else format(sk["objective_value"], ".6g"),
-        f"{r[_OMPR]['time']:.3f}",
-        f"{r[_ABESS]['time']:.3f}",
+        f"{r[_OMPR]['time']:.3f} / {r[_OMPR]['time_1thread']:.3f}",
+        f"{r[_ABESS]['time']:.3f} / {r[_ABESS]['time_1thread']:.3f}",
     ]
 
 
@@ -384,13 +410,30 @@ _PLANTED_HEADER = [
     "time abess (s)",
     "time OMP (s)",
     "time sklearn OMP (s)",
+    "time OMPR / abess",
     "mean F1 OMPR / abess / OMP / sklearn",
 ]
 _INSTANCE_HEADER = ["dataset", "OMPR", "abess", "abess support, exact refit"]
-_INSTANCE_HEADER += ["OMP", "sklearn OMP", "t OMPR", "t abess"]
+_INSTANCE_HEADER += ["OMP", "sklearn OMP", "t OMPR (s)", "t abess (s)"]
 _SWEEP_HEADER = ["design", "k'/k", "k'", "median kappa", "median k(kappa^2+1)"]
 _SWEEP_HEADER += ["hypothesis holds", "L(out) <= L* + eps", "max excess"]
 _SWEEP_HEADER += ["median R", "max rounds used", "exact constants"]
+
+
+def _load(values) -> str:
+    return ", ".join(f"{v:.2f}" for v in values)
+
+
+def _bar_line(summ) -> str:
+    """Issues 3 and 17's bars on all planted instances, default threads."""
+    rate, ratio = summ["ompr_le_abess_rate"], summ["ompr_over_abess_time"]
+    return (
+        f"Bars (default threads): OMPR loss <= abess's on {summ['ompr_le_abess']}"
+        f"/{summ['instances']} instances ({rate:.1%}; bar >= 95%: "
+        f"{'met' if rate >= 0.95 else 'NOT met'}); OMPR total time / abess total "
+        f"time = {ratio:.2f} (bar <= 1: {'met' if ratio <= 1 else 'NOT met'}). "
+        f"With one thread: {summ['ompr_over_abess_time_1thread']:.2f}."
+    )
 
 
 def omp_markdown(payload: dict) -> str:
@@ -414,14 +457,21 @@ def omp_markdown(payload: dict) -> str:
         f"seed {meta['seed']}; versions: {meta['versions']}",
         "",
         "Timings are wall-clock in one run with whatever else the machine was "
-        "running; compare ratios within this run.",
+        "running; compare ratios within this run. Load average (1, 5, 15 min): "
+        f"{_load(meta['load_average_start'])} at the start, "
+        f"{_load(meta['load_average_end'])} at the end.",
         "",
         "## 1. Planted instances (n=500, p=5000, 500 groups of 10)",
+        "",
+        "Times: default threads (as users run them) / one thread "
+        "(`threadpool_limits(1)`).",
         "",
         *markdown_table(
             _PLANTED_HEADER,
             [_planted_summary_row(*i) for i in payload["planted_summary"].items()],
         ),
+        "",
+        _bar_line(payload["planted_summary"]["all"]),
         "",
         "Per instance (loss; time in s):",
         "",
@@ -448,40 +498,44 @@ def omp_markdown(payload: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def omp_benchmark(*, quick=False, blas_threads=1) -> dict:
-    """Run the four sections with ``blas_threads`` BLAS threads; the JSON record.
+def omp_benchmark(*, quick=False) -> dict:
+    """Run the four sections with the default threads; the JSON record.
+
+    Section 1 also times every solver inside ``threadpool_limits(1)``.
 
     Parameters
     ----------
     quick : bool, default=False
         A small smoke run of every section.
-    blas_threads : int, default=1
-        BLAS threads for every solver (threadpoolctl).
 
     Returns
     -------
     dict
-        ``meta``, ``rows`` (one per solver and planted instance),
+        ``meta`` (with ``load_average_start`` and ``load_average_end``),
+        ``rows`` (one per solver and planted instance; ``time`` with the
+        default threads, ``time_1thread`` with one),
         ``planted_instances``, ``planted_summary``, ``small``, ``agreement``
         and ``sweep`` (module docstring).
     """
     meta = run_metadata(
         ["sapp", "numpy", "scipy", "scikit-learn", "abess"],
         seed=SEED,
-        blas_threads=blas_threads,
+        threads="default (time); threadpool_limits(1) (time_1thread)",
         quick=bool(quick),
+        load_average_start=list(os.getloadavg()),
     )
-    with threadpool_limits(blas_threads):
-        rows, instances = planted_section(quick)
-        return {
-            "meta": meta,
-            "rows": rows,
-            "planted_instances": instances,
-            "planted_summary": planted_summary(rows, instances),
-            "small": small_section(quick),
-            "agreement": agreement_section(quick),
-            "sweep": sweep_section(quick),
-        }
+    rows, instances = planted_section(quick)
+    payload = {
+        "meta": meta,
+        "rows": rows,
+        "planted_instances": instances,
+        "planted_summary": planted_summary(rows, instances),
+        "small": small_section(quick),
+        "agreement": agreement_section(quick),
+        "sweep": sweep_section(quick),
+    }
+    meta["load_average_end"] = list(os.getloadavg())
+    return payload
 
 
 def add_arguments(parser) -> None:
@@ -489,23 +543,16 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--quick", action="store_true", help="a small smoke run of every section"
     )
-    parser.add_argument(
-        "--blas-threads",
-        type=positive_int,
-        default=1,
-        help="BLAS threads for every solver (default 1: on a shared 2-core "
-        "machine more threads slow the small dense products 15-50x)",
-    )
     add_output_arguments(parser, "omp.{json,md}")
 
 
 def run(args) -> int:
     """Run ``sapp bench omp``: write ``omp.{json,md}``, print the summary."""
-    payload = omp_benchmark(quick=args.quick, blas_threads=args.blas_threads)
+    payload = omp_benchmark(quick=args.quick)
     markdown = omp_markdown(payload)
     stem = "omp.quick" if args.quick else "omp"
     paths = write_results(args.out, stem, payload, markdown)
     # The summary only: the per-instance table runs to 120 rows.
-    summary = "\n".join(markdown.splitlines()[:16])
+    summary = "\n".join(markdown.splitlines()[:18])
     print_record(payload, summary, paths, args.json)
     return 0

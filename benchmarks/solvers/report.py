@@ -4,9 +4,11 @@ From a :func:`~benchmarks.solvers.runs.solver_benchmark` record, whose rows carr
 relative suboptimality ``(f - f*) / |f*|`` of every run:
 
 * :func:`solver_markdown`: per group LASSO dataset, each solver's time to reach the
-  suboptimalities of :data:`~benchmarks.solvers.runs.TARGETS` (1e-6 and 1e-8) and
-  the best one it reached, and every peer's time to 1e-8 over ours (issue 2's
-  speed bar, :func:`speed_ratios`); per OMPR dataset, loss, suboptimality,
+  suboptimalities of :data:`~benchmarks.solvers.runs.TARGETS` (1e-6 and 1e-8;
+  also with one thread at 1e-8) and the best one it reached, every peer's time
+  to 1e-8 over ours (issue 2's speed bar, :func:`speed_ratios`) and the median
+  of skglm's over the full-size datasets (issue 17's bar,
+  :func:`median_speed_ratio`); per OMPR dataset, loss, suboptimality,
   groups used, support F1 and time at equal ``k``; the nonconvex penalties
   against the ``global_minimum`` oracle.
 * :func:`plot_suboptimality`: suboptimality against time on log-log axes, one
@@ -17,6 +19,7 @@ relative suboptimality ``(f - f*) / |f*|`` of every run:
 from __future__ import annotations
 
 import math
+import statistics
 import textwrap
 from pathlib import Path
 
@@ -25,9 +28,11 @@ from .peers import GL, OMP, ORACLE
 from .runs import PLOT_FLOOR, TARGETS
 
 __all__ = [
+    "MEDIAN_BAR",
     "SPEED_BAR",
     "SPEED_TARGET",
     "plot_suboptimality",
+    "median_speed_ratio",
     "save_solvers",
     "solver_markdown",
     "speed_ratios",
@@ -37,6 +42,9 @@ __all__ = [
 #: ratio (peer's time over ours) each peer must show.
 SPEED_BAR = {"cvxpy Clarabel": 100.0, "skglm GroupBCD": 1.0}
 SPEED_TARGET = 1e-8
+#: Issue 17's bar: (peer, least median ratio, n_samples, n_features of the
+#: datasets the median runs over), default threads.
+MEDIAN_BAR = ("skglm GroupBCD", 3.0, 500, 5000)
 _OURS = "sapp solve_group_lasso"
 
 
@@ -66,8 +74,11 @@ def _per_solver(rows):
     return {s: [r for r in rows if r["solver_name"] == s] for s in solvers}
 
 
-def _time_to(runs, target):
-    times = [r["time"] for r in runs if r["suboptimality"] <= target]
+def _time_to(runs, target, key="time"):
+    """Fastest ``key`` time reaching ``target``; "not reached"; None if untimed."""
+    if any(key not in r for r in runs):
+        return None
+    times = [r[key] for r in runs if r["suboptimality"] <= target]
     return min(times) if times else "not reached"
 
 
@@ -126,10 +137,12 @@ def speed_ratios(record) -> list[dict]:
     -------
     list of dict
         One per group LASSO dataset and peer: ``dataset_name``, ``peer``,
-        ``peer_time`` and ``sapp_time`` (seconds to 1e-8, None if never
-        reached), ``ratio`` (``peer_time / sapp_time``; None if either is
-        None), ``bar`` (the least ratio the bar asks of this peer, None for a
-        peer it does not name) and ``met`` (None where ``bar`` or ``ratio`` is).
+        ``peer_time`` and ``sapp_time`` (seconds to 1e-8 with the default
+        threads, None if never reached), ``ratio`` (``peer_time / sapp_time``;
+        None if either is None), ``ratio_1thread`` (the same with one thread;
+        None also for records without one-thread times), ``bar`` (the least
+        ratio the bar asks of this peer, None for a peer it does not name) and
+        ``met`` (None where ``bar`` or ``ratio`` is).
 
     Raises
     ------
@@ -141,14 +154,16 @@ def speed_ratios(record) -> list[dict]:
     _check_record(record)
     out = []
     for dataset, rows in _by_dataset(record, GL):
-        times = {
-            solver: _time_to(runs, SPEED_TARGET)
-            for solver, runs in _per_solver(rows).items()
-        }
-        times = {k: v if isinstance(v, float) else None for k, v in times.items()}
-        ours = times.pop(_OURS, None)
+        times, ones = (
+            {
+                solver: _seconds(_time_to(runs, SPEED_TARGET, key))
+                for solver, runs in _per_solver(rows).items()
+            }
+            for key in ("time", "time_1thread")
+        )
+        ours, ours_1thread = times.pop(_OURS, None), ones.pop(_OURS, None)
         for peer, time in times.items():
-            ratio = None if ours is None or time is None else time / ours
+            ratio = _ratio(time, ours)
             bar = SPEED_BAR.get(peer)
             out.append(
                 {
@@ -157,11 +172,64 @@ def speed_ratios(record) -> list[dict]:
                     "peer_time": time,
                     "sapp_time": ours,
                     "ratio": ratio,
+                    "ratio_1thread": _ratio(ones[peer], ours_1thread),
                     "bar": bar,
                     "met": None if bar is None or ratio is None else ratio >= bar,
                 }
             )
     return out
+
+
+def _seconds(time):
+    return time if isinstance(time, float) else None
+
+
+def _ratio(peer, ours):
+    return None if peer is None or ours is None else peer / ours
+
+
+def median_speed_ratio(record) -> dict | None:
+    """Issue 17's bar: the median over full-size datasets of a peer's ratio.
+
+    The peer, the bar and the size are :data:`MEDIAN_BAR`; the ratios are those
+    of :func:`speed_ratios` (time to 1e-8, default threads), over the group
+    LASSO datasets of that size where both reached 1e-8.
+
+    Parameters
+    ----------
+    record : dict
+        What :func:`~benchmarks.solvers.runs.solver_benchmark` returns.
+
+    Returns
+    -------
+    dict or None
+        ``peer``, ``bar``, ``ratios`` (per dataset), ``median``,
+        ``median_1thread`` (None without one-thread times) and ``met``; None if
+        no dataset of that size has both times.
+    """
+    peer, bar, n_samples, n_features = MEDIAN_BAR
+    sized = {
+        d["dataset_name"]
+        for d in record["datasets"]
+        if (d.get("n_samples"), d.get("n_features")) == (n_samples, n_features)
+    }
+    rows = [
+        r
+        for r in speed_ratios(record)
+        if r["peer"] == peer and r["dataset_name"] in sized and r["ratio"]
+    ]
+    if not rows:
+        return None
+    median = statistics.median(r["ratio"] for r in rows)
+    ones = [r["ratio_1thread"] for r in rows]
+    return {
+        "peer": peer,
+        "bar": bar,
+        "ratios": {r["dataset_name"]: r["ratio"] for r in rows},
+        "median": median,
+        "median_1thread": None if None in ones else statistics.median(ones),
+        "met": median >= bar,
+    }
 
 
 def _speed_bar_section(record) -> list[str]:
@@ -178,11 +246,13 @@ def _speed_bar_section(record) -> list[str]:
             _cell(r["peer_time"], ".4f"),
             _cell(r["sapp_time"], ".4f"),
             "not reached" if r["ratio"] is None else f"{r['ratio']:.1f}x",
+            "n/a" if r.get("ratio_1thread") is None else f"{r['ratio_1thread']:.1f}x",
             "" if r["bar"] is None else ("yes" if r["met"] else "NO"),
         ]
         for r in ratios
     ]
     header = ["dataset", "peer", "peer time (s)", "sapp time (s)", "peer / sapp"]
+    header += ["peer / sapp, 1 thread"]
     return [
         "",
         f"### Time to {SPEED_TARGET:.0e} against sapp (issue 2's speed bar)",
@@ -195,6 +265,23 @@ def _speed_bar_section(record) -> list[str]:
         ),
         "",
         *markdown_table([*header, "bar met"], rows, aligned=True),
+        *_median_bar_lines(record),
+    ]
+
+
+def _median_bar_lines(record) -> list[str]:
+    found = median_speed_ratio(record)
+    peer, bar, n_samples, n_features = MEDIAN_BAR
+    if found is None:
+        return []
+    one = found["median_1thread"]
+    return [
+        "",
+        f"Issue 17's bar: median over the {len(found['ratios'])} group LASSO "
+        f"datasets with n = {n_samples}, p = {n_features} of {peer} time / sapp "
+        f"time (default threads) = {found['median']:.2f}x, bar >= {bar:g}x: "
+        f"{'met' if found['met'] else 'NOT met'}"
+        + ("." if one is None else f"; with one thread {one:.2f}x."),
     ]
 
 
@@ -239,12 +326,24 @@ def solver_markdown(record) -> str:
         "Objectives recomputed with our formula from each solver's coefficients; "
         "f* = best objective of all runs on the dataset; suboptimality = "
         "(f - f*) / |f*|. Times are wall-clock seconds on a shared machine: "
-        "compare solvers within one run.",
+        "compare solvers within one run. Default threads (as users run the "
+        "solvers) unless marked 1 thread (`threadpool_limits(1)`).",
     ]
+    if "load_average_start" in meta:
+        loads = [
+            ", ".join(f"{v:.2f}" for v in meta[key])
+            for key in ("load_average_start", "load_average_end")
+        ]
+        lines += [
+            "",
+            f"Load average (1, 5, 15 min): {loads[0]} at the start, {loads[1]} at "
+            "the end.",
+        ]
     if meta.get("skipped_solvers"):
         lines += ["", f"Skipped (not installed): {meta['skipped_solvers']}."]
     lines += ["", "## Group LASSO and group logistic regression"]
     spec = ["solver:solver:", *(f"time to {t:.0e} (s):{t}:.4f" for t in TARGETS)]
+    spec += [f"time to {SPEED_TARGET:.0e}, 1 thread (s):one:.4f"]
     spec += ["best suboptimality:best:.1e", "runs:runs:"]
     for dataset, rows in _by_dataset(record, GL):
         summary = [
@@ -253,6 +352,7 @@ def solver_markdown(record) -> str:
                 "best": min(r["suboptimality"] for r in runs),
                 "runs": len(runs),
                 **{str(t): _time_to(runs, t) for t in TARGETS},
+                "one": _time_to(runs, SPEED_TARGET, "time_1thread"),
             }
             for solver, runs in _per_solver(rows).items()
         ]

@@ -36,10 +36,12 @@ Method. Every objective is recomputed with *our* formula
 coefficients, so scaling conventions cannot hide. The time of a run is its
 wall-clock time from building the solver's inputs to its coefficients (median of 3
 repeats in the full mode, 1 in the quick mode; cvxpy and the oracles run once);
-numba and cvxpy are warmed up on a tiny instance first, untimed, and BLAS is
-limited to one thread (threadpoolctl; as ``make bench``), so every solver runs
-single-threaded: on a shared 2-core machine threaded BLAS made our solver 4x
-slower and the oracle's many small solves 20x slower. ``f*`` is the best
+numba and cvxpy are warmed up on a tiny instance first, untimed. Every run is
+timed twice (issue 17): with the default threads, as users run the solvers
+(``time``; sapp picks its own BLAS threads, :mod:`nonconvex_reg.threads`), and
+inside ``threadpoolctl.threadpool_limits(1)``, every BLAS and OpenMP pool at one
+thread (``time_1thread``; the limit is entered outside the timed region). The
+objective and suboptimality are those of the default-threads run. ``f*`` is the best
 objective over all runs on a dataset, and the suboptimality of a run is
 ``(f - f*) / |f*|`` (``|f*|`` replaced by 1 if ``f* = 0``), exact in the JSON; the
 plot floors it at :data:`PLOT_FLOOR` so that exact zeros show on a log axis. "Time
@@ -56,18 +58,21 @@ k = 3; nonconvex n = 30 with 6 groups of 2 (quick 4). ``scale`` shrinks the
 numbers of groups for smoke tests.
 
 Run time on the 2-core development machine, shared (load average about 5): the
-quick mode about 1 minute (38 s of CPU), the full mode about 5 minutes (190 s of
-CPU; cvxpy takes about 2 minutes of it, the nonconvex oracle about 1.5). Timings
-are wall-clock on whatever else the machine runs: compare solvers within one run.
+quick mode about 2 minutes, the full mode about 10 (cvxpy takes about 4 minutes
+of it, the nonconvex oracle about 3; every run is timed twice). Timings are
+wall-clock on whatever else the machine runs, whose load average the record
+keeps at the start and the end: compare solvers within one run.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import statistics
 import time
 import warnings
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from functools import partial
 
@@ -122,7 +127,6 @@ _OMPR = ((500, 500, 10, (5, 10)), (200, 100, 10, (5,)))  # ... and the k's
 _EXACT = ((100, 20, 2, 3), (100, 16, 2, 3))  # ... and k
 _NONCONVEX = ((30, 6, 2, ("sum", "inverse")), (30, 4, 2, ("sum",)))  # ... forms
 _REPEATS = (3, 1)
-_BLAS_THREADS = 1  # every solver single-threaded, as `make bench` runs
 
 
 # ---------------------------------------------------------------- datasets
@@ -302,15 +306,20 @@ def _datasets(quick, scale, penalties):
 
 
 # ------------------------------------------------------------------ running
-def _timed(fn, repeats):
-    """Median wall-clock time of ``repeats`` calls, the last output, warnings seen."""
+def _timed(fn, repeats, one_thread=False):
+    """Median wall-clock time of ``repeats`` calls, the last output, warnings seen.
+
+    ``one_thread``: inside ``threadpool_limits(1)``, entered before the clock
+    starts (a fresh limit costs milliseconds).
+    """
     times = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        for _ in range(repeats):
-            start = time.perf_counter()
-            out = fn()
-            times.append(time.perf_counter() - start)
+        with threadpool_limits(1) if one_thread else nullcontext():
+            for _ in range(repeats):
+                start = time.perf_counter()
+                out = fn()
+                times.append(time.perf_counter() - start)
     return statistics.median(times), out, sorted({w.category.__name__ for w in caught})
 
 
@@ -347,14 +356,15 @@ def _run_dataset(dataset, names, seed, repeats, warmed):
             warmed.add(key)
         repeat = 1 if solver.once else repeats
         for tol in solver.ladder:
-            elapsed, (beta, extra), caught = _timed(
-                partial(solver.run, inst, tol), repeat
-            )
+            run = partial(solver.run, inst, tol)
+            elapsed, (beta, extra), caught = _timed(run, repeat)
+            one_thread, _, _ = _timed(run, repeat, one_thread=True)
             selected = _support(inst.groups, beta)
             row = {
                 "solver_name": name,
                 "dataset_name": dataset.name,
                 "time": elapsed,
+                "time_1thread": one_thread,
                 "objective_value": inst.objective(beta),
                 "tol": tol,
                 "support_size": int(selected.size),
@@ -447,10 +457,12 @@ def solver_benchmark(
     Returns
     -------
     dict
-        ``meta`` (:func:`~benchmarks.results.run_metadata` plus the settings),
+        ``meta`` (:func:`~benchmarks.results.run_metadata` plus the settings and
+        ``load_average_start``/``_end``),
         ``datasets`` (parameters, ``f_star`` and ``best_solver`` of each) and
         ``rows``: ``solver_name``, ``dataset_name``, ``time`` (seconds),
         ``objective_value``, ``suboptimality``, ``absolute_suboptimality``,
+        ``time_1thread`` (the same run inside ``threadpool_limits(1)``),
         ``tol`` (``None``: the solver's default), ``support_size``, ``n_repeats``,
         ``warnings`` (category names), and where they apply ``status``,
         ``max_iter``, ``k`` and ``support_f1`` (OMPR), ``oracle_gap`` and
@@ -504,13 +516,13 @@ def solver_benchmark(
         skipped_solvers=skipped,
         penalties=penalties,
         targets=list(TARGETS),
-        blas_threads=_BLAS_THREADS,
+        threads="default (time); threadpool_limits(1) (time_1thread)",
+        load_average_start=list(os.getloadavg()),
         suboptimality="(f - f*) / |f*|, f* = best objective of all runs on a dataset",
     )
     datasets, rows, warmed = [], [], set()
     for done, dataset in enumerate(plan, start=1):
-        with threadpool_limits(limits=_BLAS_THREADS):
-            found = _run_dataset(dataset, running, seed, _REPEATS[int(quick)], warmed)
+        found = _run_dataset(dataset, running, seed, _REPEATS[int(quick)], warmed)
         f_star, best = _add_suboptimality(found)
         datasets.append(
             {
@@ -524,4 +536,5 @@ def solver_benchmark(
         rows += found
         if progress is not None:
             progress(done, len(plan), dataset.name)
+    meta["load_average_end"] = list(os.getloadavg())
     return json_ready({"meta": meta, "datasets": datasets, "rows": rows})

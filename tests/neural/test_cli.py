@@ -289,7 +289,7 @@ def test_bench_lists_every_verb_without_importing_one(capsys):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["bench", "omp", "--blas-threads", "0"], "must be an integer >= 1"),
+        (["bench", "threads", "--repeats", "0"], "must be an integer >= 1"),
         (["bench", "startup", "--repeats", "x"], "must be an integer >= 0"),
         (["bench", "overhead", "--step-only", "--quick", "--bogus"], "--bogus"),
         (["bench", "nope"], "invalid choice"),

@@ -39,6 +39,8 @@ def test_rows_have_benchopt_keys(record):
     for row in record["rows"]:
         assert BENCHOPT_KEYS <= set(row)
         assert row["time"] >= 0
+        assert row["time_1thread"] >= 0  # issue 17: the second figure
+    assert len(record["meta"]["load_average_start"]) == 3
 
 
 def test_every_section_ran(record):
@@ -210,3 +212,25 @@ def test_speed_ratios_when_sapp_never_reaches_the_target():
     )
     (row,) = solvers_report.speed_ratios(record)
     assert (row["sapp_time"], row["ratio"], row["met"]) == (None, None, None)
+
+
+def test_median_speed_ratio_is_issue_17s_bar_over_full_size_datasets():
+    peer, bar, n, p = solvers_report.MEDIAN_BAR
+    datasets, rows = [], []
+    for i, (ours, theirs) in enumerate([(0.1, 0.5), (0.1, 0.2), (0.1, 0.4), (1, 9)]):
+        name = f"group_lasso[{i}]"
+        size = (n, p) if i < 3 else (200, 1000)  # the last one is not full size
+        datasets.append({"dataset_name": name, "section": "group_lasso",
+                         "n_samples": size[0], "n_features": size[1]})
+        rows += [
+            {"solver_name": "sapp solve_group_lasso", "dataset_name": name,
+             "time": ours, "time_1thread": ours / 2, "suboptimality": 0.0},
+            {"solver_name": peer, "dataset_name": name, "time": theirs,
+             "time_1thread": theirs, "suboptimality": 0.0},
+        ]
+    record = {"meta": {}, "datasets": datasets, "rows": rows}
+    found = solvers_report.median_speed_ratio(record)
+    assert found["median"] == pytest.approx(4.0)  # median of 5, 2 and 4
+    assert found["median_1thread"] == pytest.approx(8.0)  # sapp twice as fast
+    assert found["met"] is (4.0 >= bar) and len(found["ratios"]) == 3
+    assert "Issue 17's bar" in solvers_report.solver_markdown(record)
