@@ -30,12 +30,14 @@ test: lint
 # Every benchmark of `sapp bench` in its quick mode, about 15 minutes on 2 cores:
 # a smoke run on a new machine. It writes to $(BENCH_OUT), not over the committed
 # results in benchmarks/results/, which come from the full commands (README).
-# Each benchmark sets its own threads (the solver ones run BLAS single-threaded).
+# The solver and OMP benchmarks time every contender with the default threads
+# (as users run them) and with one thread.
 BENCH_OUT ?= build/bench
 bench: $(STAMP)
 	$(BIN)/sapp bench startup --out $(BENCH_OUT)
 	$(BIN)/sapp bench solvers --quick --out $(BENCH_OUT)
 	$(BIN)/sapp bench omp --quick --out $(BENCH_OUT)
+	$(BIN)/sapp bench threads --quick --out $(BENCH_OUT)
 	$(BIN)/sapp bench overhead --quick --out $(BENCH_OUT)
 	$(BIN)/sapp bench export --quick --out $(BENCH_OUT)
 	$(BIN)/sapp bench loader --rows 100000 --repeats 1 --out $(BENCH_OUT)

@@ -21,7 +21,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="smaller problems, one repeat per timing (about 1 minute on 2 cores)",
+        help="smaller problems, one repeat per timing (about 2 minutes on 2 cores)",
     )
     parser.add_argument(
         "--seed", type=non_negative_int, default=0, help="instance seed (default 0)"

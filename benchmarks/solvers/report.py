@@ -107,6 +107,7 @@ _OMPR_COLUMNS = (
     "groups:support_size:",
     "support F1:support_f1:.2f",
     "time (s):time:.4f",
+    "time, 1 thread (s):time_1thread:.4f",
 )
 _NONCONVEX_COLUMNS = (
     "datafit:datafit:",
@@ -118,6 +119,7 @@ _NONCONVEX_COLUMNS = (
     "same support:same_support_as_oracle:",
     "status:status:",
     "time (s):time:.4f",
+    "time, 1 thread (s):time_1thread:.4f",
     "oracle time (s):oracle_time:.2f",
 )
 

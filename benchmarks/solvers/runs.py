@@ -439,8 +439,8 @@ def solver_benchmark(
     Parameters
     ----------
     quick : bool, default=False
-        Smaller problems, one repeat per timing, the sum form only (about 1
-        minute instead of about 5 on the 2-core development machine).
+        Smaller problems, one repeat per timing, the sum form only (about 2
+        minutes instead of about 10 on the 2-core development machine).
     seed : int, default=0
         Seed of every generated instance.
     scale : float, default=1.0
