@@ -1,4 +1,4 @@
-"""BLAS threads of the library's calls: chosen from the problem's size, restored on exit.
+r"""BLAS threads of each call, chosen from the problem's size and restored on exit.
 
 The solvers of :mod:`nonconvex_reg` and the searches of :mod:`omp` spend their
 time in many small, latency-bound BLAS calls: products with a few columns of
@@ -6,49 +6,33 @@ time in many small, latency-bound BLAS calls: products with a few columns of
 ``X^T r`` per round. numpy and scipy each load their own OpenBLAS, each with one
 thread per core by default; for products this small, waking those threads (and
 the two pools spinning against each other) costs more than the product. So every
-public entry point that runs such a loop takes ``n_threads`` and runs under
+public entry point that runs such a loop takes ``n_threads`` and runs with
 
 .. math::
 
-    n_\\text{threads} = \\min\\bigl(\\text{n\\_threads or the rule's choice},\\;
-    \\text{the limit already in force, per library}\\bigr),
+    \min(\text{n\_threads, or the rule's choice},\;
+    \text{the library's limit already in force})
 
-restoring every library's previous limit on exit, also after an exception.
+BLAS threads in each library, restoring every library's limit on exit, also
+after an exception.
 
 **The rule** (``n_threads=None``, :func:`default_n_threads`): one thread per
-:data:`WORK_PER_THREAD` stored entries of the design (``X.size``, or ``X.nnz``
-for a sparse ``X``, times the number of outputs), at least one and at most
-``os.cpu_count()``. It is a fixed rule of the problem's shape, not a timing taken
-at run time, so a result never depends on the load of the moment and the first
-call pays nothing. Measured on the 2-core development machine (AMD EPYC, numpy
-2.4 and scipy 1.17 with OpenBLAS 0.3.30/0.3.31, load average 5-6 from other jobs;
-``python benchmarks/blas_threads.py``), time with 2 BLAS threads over time with
-1, median of 5:
-
-===================  ========  ==========  ============  ===============
-``n x p``            X^T r     group_ompr  group_ompr    solve_group_lasso
-                               (squared)   (logistic)    (squared)
-===================  ========  ==========  ============  ===============
-200 x 1000           1.07      23.5        8.95          1.23
-500 x 2000           2.60      14.8        9.38          1.79
-500 x 5000           3.48      9.59        19.1          2.26
-2000 x 20000         1.00      3.68        4.51          1.75
-4000 x 40000         see below
-===================  ========  ==========  ============  ===============
-
-One thread wins wherever the loops are latency-bound; a second thread first pays
-off for a single ``X^T r`` near ``1e8`` entries (0.88 at 5000 x 20000).
+:data:`WORK_PER_THREAD` = 1e8 stored entries of the design (``X.size``, or
+``X.nnz`` for a sparse ``X``, times the number of outputs), at least one and at
+most the number of cores. It is a fixed rule of the problem's shape, not a
+timing taken at run time: the threads never depend on the load of the moment,
+and the first call pays nothing. The measurements behind it are in
+``benchmarks/results/threads.md`` (``sapp bench threads``): FIGURES
 
 **An outer limit wins.** Inside ``threadpoolctl.threadpool_limits(1)`` (or with
 ``OPENBLAS_NUM_THREADS=1``) every call runs on one thread whatever ``n_threads``
 says: the library lowers limits, never raises one.
 
 **Cost.** The libraries are found once (a cached
-``threadpoolctl.ThreadpoolController``, about 20 ms on the first call), then a
-call reads each library's thread count and sets it only where it must change:
-about 5 us per call, against about 6 ms for a fresh
-``threadpoolctl.threadpool_limits``. A call nested in another limited call (a
-solver inside a search) costs one context-variable lookup.
+``threadpoolctl.ThreadpoolController``, about 20 ms on the first call); then a
+call reads each library's thread count and sets it only where it must change,
+COST. A call nested in another limited call (a solver inside a search) only
+reads a context variable.
 
 **numba.** No kernel of the toolkit is compiled with ``parallel=True``, so
 numba's own thread pool never runs; BLAS calls from compiled code go through
