@@ -48,6 +48,7 @@ import contextvars
 import functools
 import inspect
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -60,6 +61,7 @@ from .validation import check_int
 __all__ = [
     "WORK_PER_THREAD",
     "check_n_threads",
+    "caller_stacklevel",
     "default_n_threads",
     "design_work",
     "thread_limit",
@@ -208,3 +210,17 @@ def with_thread_limit(function: Callable) -> Callable:
         parameters=[*signature.parameters.values(), parameter]
     )
     return limited
+
+
+def caller_stacklevel(stacklevel: int) -> int:
+    """``stacklevel`` for :func:`warnings.warn` that skips the wrappers' frames.
+
+    A warning raised ``stacklevel`` frames up from the function that calls this
+    one would name :func:`with_thread_limit`'s wrapper when a limited function
+    sits there; the frames of this module are skipped, so the warning names the
+    same caller as without the limit.
+    """
+    frame = sys._getframe(stacklevel)
+    while frame is not None and frame.f_globals.get("__name__") == __name__:
+        frame, stacklevel = frame.f_back, stacklevel + 1
+    return stacklevel

@@ -18,6 +18,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from ..threads import caller_stacklevel
+
 __all__ = ["STATUS_MESSAGES", "ConvergenceWarning", "SolverResult", "StatusResult"]
 
 
@@ -98,7 +100,7 @@ class StatusResult(ABC):
             warnings.warn(
                 f"{solver}: {self.message} ({self._evidence()}).",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=caller_stacklevel(3),  # the solver's caller
             )
 
 

@@ -16,6 +16,7 @@ import scipy.sparse
 from threadpoolctl import ThreadpoolController, threadpool_limits
 
 from nonconvex_reg import (
+    ConvergenceWarning,
     GroupLassoPenalty,
     LeastSquares,
     LqPenalty,
@@ -208,3 +209,10 @@ def test_no_numba_kernel_is_parallel():
     assert any("numba.njit" in p.read_text() for p in sources)
     parallel = re.compile(r"jit\([^)]*parallel\s*=\s*True|prange\(")
     assert not [p.name for p in sources if parallel.search(p.read_text())]
+
+
+def test_a_limited_solver_warns_at_its_callers_line(spy):
+    datafit, groups = spy
+    with pytest.warns(ConvergenceWarning) as caught:
+        solve_penalized(datafit, groups, LqPenalty(0.5), 0.1, max_iter=2)
+    assert caught[0].filename == __file__
