@@ -48,6 +48,7 @@ from .results import (
     markdown_table,
     print_record,
     run_metadata,
+    settle,
     write_results,
 )
 from .solvers.runs import planted_groups
@@ -57,7 +58,6 @@ __all__ = ["SHAPES", "add_arguments", "run", "threads_benchmark", "threads_markd
 #: Design sizes ``(n_samples, n_features)`` of the full mode (quick: the first two).
 SHAPES = ((200, 1000), (500, 2000), (500, 5000), (2000, 20000), (4000, 40000))
 _SEED = 0
-_PAUSE = 0.5  # seconds after each block, for spinning BLAS threads to sleep
 
 
 def _tasks(n, p):
@@ -90,12 +90,12 @@ def _tasks(n, p):
 def _median_times(fn, settings, repeats):
     """Median seconds of ``fn(setting)`` per setting, in blocks of ``repeats`` runs.
 
-    Each block starts with an untimed run and ends with a pause: OpenBLAS
-    threads keep spinning for a while after a threaded call, which would slow
-    what runs next.
+    Each block starts after :func:`~benchmarks.results.settle` with an untimed
+    run (OpenBLAS threads keep spinning for a while after a threaded call).
     """
     medians = {}
     for setting in settings:
+        settle()
         fn(setting)
         times = []
         for _ in range(repeats):
@@ -103,7 +103,6 @@ def _median_times(fn, settings, repeats):
             fn(setting)
             times.append(time.perf_counter() - start)
         medians[setting] = statistics.median(times)
-        time.sleep(_PAUSE)
     return medians
 
 

@@ -21,7 +21,9 @@ solver's coefficients, so scaling differences cannot hide):
    as users run it (sapp then picks its own BLAS threads, see
    :mod:`nonconvex_reg.threads`; abess runs its default single thread), and
    inside ``threadpoolctl.threadpool_limits(1)`` (every BLAS and OpenMP pool at
-   one thread) as a second figure.
+   one thread) as a second figure; each timed run starts after a pause
+   (:func:`~benchmarks.results.settle`), so that no solver pays for BLAS
+   threads another one (or the benchmark's bookkeeping) left spinning.
    Bars (issues 3 and 17): OMPR loss <= abess loss (relative slack 1e-9 for
    rounding) on >= 95% of instances, and OMPR's total time <= abess's, with
    default threads.
@@ -71,6 +73,7 @@ from .results import (
     markdown_table,
     print_record,
     run_metadata,
+    settle,
     write_results,
 )
 from .solvers.runs import planted_groups
@@ -137,8 +140,9 @@ def timed(fn, *args, one_thread=False):
     """Seconds of ``fn(*args)`` and its output; ``one_thread``: every pool at 1.
 
     The limit is entered outside the timed region (a fresh
-    ``threadpool_limits`` costs milliseconds).
+    ``threadpool_limits`` costs milliseconds), after :func:`settle`.
     """
+    settle()
     with threadpool_limits(1) if one_thread else nullcontext():
         start = time.perf_counter()
         out = fn(*args)

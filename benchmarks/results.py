@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import sys
+import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from neural.atomic import atomic_file
 
 __all__ = [
     "DEFAULT_RESULTS",
+    "SETTLE_SECONDS",
     "RunMetadata",
     "add_output_arguments",
     "json_ready",
@@ -33,6 +35,7 @@ __all__ = [
     "progress_bar",
     "run_metadata",
     "save_figure",
+    "settle",
     "write_results",
 ]
 
@@ -89,6 +92,22 @@ class RunMetadata:
         """``command``, ``machine``, ``python``, ``versions``, then the extras."""
         fields = {k: getattr(self, k) for k in ("command", "machine", "python")}
         return {**fields, "versions": dict(self.versions), **self.extra}
+
+
+#: Seconds :func:`settle` waits: above OpenBLAS's spin time (2^28 cycles by
+#: default, about 0.1 s) after a threaded call.
+SETTLE_SECONDS = 0.2
+
+
+def settle() -> None:
+    """Wait until idle BLAS threads of earlier work stop spinning, before a timing.
+
+    After a threaded call OpenBLAS keeps its worker threads spinning for a while;
+    on a 2-core machine they slow whatever runs next by 10-20%. Waiting
+    :data:`SETTLE_SECONDS` before each timed run keeps every contender from paying
+    for the threads of another one (or of the benchmark's own bookkeeping).
+    """
+    time.sleep(SETTLE_SECONDS)
 
 
 def run_metadata(packages, **extra) -> dict:

@@ -40,8 +40,10 @@ numba and cvxpy are warmed up on a tiny instance first, untimed. Every run is
 timed twice (issue 17): with the default threads, as users run the solvers
 (``time``; sapp picks its own BLAS threads, :mod:`nonconvex_reg.threads`), and
 inside ``threadpoolctl.threadpool_limits(1)``, every BLAS and OpenMP pool at one
-thread (``time_1thread``; the limit is entered outside the timed region). The
-objective and suboptimality are those of the default-threads run. ``f*`` is the best
+thread (``time_1thread``; the limit is entered outside the timed region),
+each after a pause (:func:`~benchmarks.results.settle`) so that no solver pays
+for BLAS threads left spinning by another. The objective and suboptimality are
+those of the default-threads run. ``f*`` is the best
 objective over all runs on a dataset, and the suboptimality of a run is
 ``(f - f*) / |f*|`` (``|f*|`` replaced by 1 if ``f* = 0``), exact in the JSON; the
 plot floors it at :data:`PLOT_FLOOR` so that exact zeros show on a log axis. "Time
@@ -90,7 +92,7 @@ from nonconvex_reg.penalties import penalty_examples
 from nonconvex_reg.solvers.objectives import objective_value
 from nonconvex_reg.validation import check_int, check_scalar
 
-from ..results import json_ready, run_metadata
+from ..results import json_ready, run_metadata, settle
 from .peers import LOSSES, OMP, ORACLE, SOLVER_NAMES, SOLVERS
 
 __all__ = [
@@ -310,8 +312,9 @@ def _timed(fn, repeats, one_thread=False):
     """Median wall-clock time of ``repeats`` calls, the last output, warnings seen.
 
     ``one_thread``: inside ``threadpool_limits(1)``, entered before the clock
-    starts (a fresh limit costs milliseconds).
+    starts (a fresh limit costs milliseconds). Runs after :func:`settle`.
     """
+    settle()
     times = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from benchmarks import results
 from benchmarks.solvers import cli as solvers_cli
 from benchmarks.solvers import report as solvers_report
 from benchmarks.solvers import runs as solvers
@@ -23,13 +24,15 @@ FAST = [name for name in solvers.SOLVER_NAMES if not name.startswith("skglm")]
 @pytest.fixture(scope="module")
 def record():
     calls = []
-    record = solvers.solver_benchmark(
-        quick=True,
-        scale=0.1,
-        solvers=FAST,
-        penalties=["group_lasso", "log"],
-        progress=lambda done, total, name: calls.append((done, total, name)),
-    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(results, "SETTLE_SECONDS", 0.0)  # no pauses in the suite
+        record = solvers.solver_benchmark(
+            quick=True,
+            scale=0.1,
+            solvers=FAST,
+            penalties=["group_lasso", "log"],
+            progress=lambda done, total, name: calls.append((done, total, name)),
+        )
     record["progress_calls"] = calls
     return record
 
