@@ -6,15 +6,11 @@ is numpydoc), the PyData theme, MyST for the Markdown pages and myst-nb for the
 notebooks. docs/README.md says why each was chosen and how the build is checked.
 """
 
-import os
 import sys
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
 sys.path.insert(0, str(DOCS / "_ext"))
-
-# Notebooks and autodoc import matplotlib: draw off screen, whatever the shell.
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 project = "sapp"
 author = "the sapp developers"
@@ -31,7 +27,7 @@ extensions = [
     "api_members",
     "bench_pages",
     "cli_help",
-    "site_links",
+    "site_checks",
 ]
 
 root_doc = "index"
@@ -93,6 +89,9 @@ nb_execution_timeout = 300
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
 nb_merge_streams = True
+# Reports render as Markdown tables in Jupyter (``_repr_markdown_``): parse that
+# output as MyST, which knows tables (the default, CommonMark, does not).
+nb_render_markdown_format = "myst"
 
 html_theme = "pydata_sphinx_theme"
 html_title = "sapp"

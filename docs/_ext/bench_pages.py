@@ -14,8 +14,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sphinx.errors import ExtensionError
-
 #: Where the generated pages go, relative to the documentation sources.
 PAGES = Path("benchmarks") / "reports"
 
@@ -40,7 +38,7 @@ def plots_by_report(names, plots):
         stem = Path(plot).stem
         owners = [n for n in owned if stem == n or stem.startswith(n + "_")]
         if not owners:
-            raise ExtensionError(
+            raise ValueError(
                 f"benchmarks/results/{plot} belongs to no report: name it after "
                 f"one of {sorted(owned)} (NAME.png or NAME_*.png)"
             )

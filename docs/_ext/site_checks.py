@@ -1,10 +1,14 @@
-"""Check, after an HTML build, that every link inside the site resolves.
+"""Checks of the built HTML site: its links resolve, its notebooks show figures.
 
-``sphinx -b linkcheck`` needs the network; this check does not. Every ``href``
-and ``src`` of every built page that points inside the site (a relative URL) must
-name an existing file, and a ``#fragment`` on an HTML page must name an ``id``
-(or ``name``) on that page. Each broken link is a build warning, so the build,
-which runs with ``-W``, fails on it.
+* ``sphinx -b linkcheck`` needs the network; this check does not. Every
+  ``href`` and ``src`` of every built page that points inside the site (a
+  relative URL) must name an existing file, and a ``#fragment`` on an HTML page
+  must name an ``id`` (or ``name``) on that page.
+* Every page built from a notebook must show at least one image: the notebooks
+  are executed by the build, and a figure lost on the way (a non-interactive
+  matplotlib backend, say) leaves a page of code without plots.
+
+Each failure is a build warning, so the build, which runs with ``-W``, fails.
 """
 
 from __future__ import annotations
@@ -13,10 +17,6 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
-
-from sphinx.util import logging
-
-logger = logging.getLogger(__name__)
 
 #: Folders of the site that hold the theme's files (its HTML templates are
 #: copied there unrendered), not pages.
@@ -30,8 +30,10 @@ class _PageParser(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.links: list[str] = []
         self.anchors: set[str] = set()
+        self.images = 0
 
     def handle_starttag(self, tag, attrs):
+        self.images += tag == "img"
         for name, value in attrs:
             if value is None:
                 continue
@@ -104,14 +106,38 @@ def broken_links(site: Path) -> list[BrokenLink]:
     return sorted(set(broken), key=lambda b: (b.page, b.url))
 
 
+def pages_without_images(site: Path, pages) -> list[str]:
+    """The pages among ``pages`` (relative paths) that hold no ``<img>``."""
+    missing = []
+    for page in pages:
+        parsed = _PageParser()
+        parsed.feed(Path(site, page).read_text(encoding="utf-8"))
+        if not parsed.images:
+            missing.append(page)
+    return missing
+
+
 def _check(app, exception) -> None:
+    from sphinx.util import logging
+
+    logger = logging.getLogger(__name__)
     if exception is not None or app.builder.format != "html":
         return
     for link in broken_links(Path(app.outdir)):
-        logger.warning(str(link), type="site_links", subtype="broken")
+        logger.warning(str(link), type="site_checks", subtype="broken_link")
+    notebooks = [
+        app.builder.get_target_uri(docname)
+        for docname in sorted(app.env.found_docs)
+        if Path(app.env.doc2path(docname)).suffix == ".ipynb"
+    ]
+    for page in pages_without_images(Path(app.outdir), notebooks):
+        logger.warning(
+            f"{page}: a notebook page without a figure", type="site_checks",
+            subtype="notebook_figures",
+        )
 
 
 def setup(app):
-    """Check the built site's links when an HTML build finishes."""
+    """Check the built site when an HTML build finishes."""
     app.connect("build-finished", _check)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
