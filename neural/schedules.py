@@ -59,6 +59,7 @@ __all__ = [
     "PRESETS",
 ]
 
+#: The kinds of phase a timeline is made of.
 PHASE_KINDS = ("dense", "sparsify", "sparse")
 
 

@@ -48,6 +48,7 @@ from .solvers import tau
 
 __all__ = ["MASK_REGISTRY", "groups", "lams_near_tau", "penalties", "problems"]
 
+#: One instance of every mask family (powerprop at three exponents).
 MASK_REGISTRY = (
     IdentityMask(),
     SoftmaxMask(),

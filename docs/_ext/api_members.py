@@ -8,6 +8,9 @@
   so "Bases:" names only classes a reader can follow: one exported by a
   documented module's ``__all__``, or a class of another project.
 
+* A constant's docstring is its ``#:`` comment in the module that defines it
+  (``RESUME_FREE`` in ``neural.train.config``), not the docstring of its type
+  (``frozenset``), which is what autodoc finds under the re-exporting package.
 * Docstrings often defer to "the module docstring" of the module that defines
   them. Each API page ends with the docstrings of the modules that define its
   objects (the ``api-module-notes`` directive), and such a docstring gets a link
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import sys
 from pathlib import Path
 
 from sphinx.util.docutils import SphinxDirective
@@ -133,6 +137,41 @@ class ModuleNotes(SphinxDirective):
                 context["py:module"] = previous
 
 
+def constant_doc(name: str, value) -> list[str]:
+    """The ``#:`` comment of the constant ``name`` (``neural.train.RESUME_FREE``).
+
+    Looked up in every loaded module of the same top-level package that binds
+    ``value`` to that name; empty if none documents it.
+    """
+    from sphinx.pycode import ModuleAnalyzer
+
+    package, attribute = name.split(".")[0], name.rsplit(".", 1)[1]
+    for module_name, module in sorted(sys.modules.items()):
+        if module_name.split(".")[0] != package or module is None:
+            continue
+        if vars(module).get(attribute, _MISSING) is not value:
+            continue
+        try:
+            docs = ModuleAnalyzer.for_module(module_name).find_attr_docs()
+        except Exception:  # no source to read: nothing documented there
+            continue
+        if ("", attribute) in docs:
+            return list(docs["", attribute])
+    return []
+
+
+_MISSING = object()
+
+
+def _document_constant(app, what, name, obj, options, lines) -> None:
+    if what not in ("data", "attribute") or inspect.isclass(obj):
+        return
+    inherited = inspect.getdoc(type(obj)) or ""
+    if lines and "\n".join(lines).strip() != inherited.strip():
+        return  # a docstring of its own
+    lines[:] = constant_doc(name, obj)
+
+
 def _link_module_note(app, what, name, obj, options, lines) -> None:
     if what in ("module", "data", "attribute") or not _is_own(obj):
         return
@@ -145,6 +184,8 @@ def setup(app):
     pages = _ClassPages()
     app.connect("autodoc-process-bases", pages.bases)
     app.connect("autodoc-skip-member", pages.skip)
+    # Before numpydoc (priority 500) rewrites the lines it compares.
+    app.connect("autodoc-process-docstring", _document_constant, priority=100)
     app.connect("autodoc-process-docstring", _link_module_note)
     app.add_directive("api-module-notes", ModuleNotes)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -36,7 +36,9 @@ __all__ = [
     "transform_dense",
 ]
 
+#: Numeric (integer) features of a Criteo line: ``I1..I13``.
 N_INTEGER = 13
+#: Categorical (hashed) features of a Criteo line: ``C1..C26``.
 N_CATEGORICAL = 26
 N_FIELDS = 1 + N_INTEGER + N_CATEGORICAL
 #: Buckets per categorical column when none are given (the paper does not say).

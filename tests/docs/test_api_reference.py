@@ -56,8 +56,12 @@ def resolve(name: str):
     return getattr(importlib.import_module(module_name), attribute)
 
 
-PAGES = sorted(p.stem for p in API.glob("*.rst") if p.stem.split(".")[0] in OWN_PACKAGES)
-LISTED = {name for page in PAGES for name in listed_names((API / f"{page}.rst").read_text())}
+PAGES = sorted(
+    p.stem for p in API.glob("*.rst") if p.stem.split(".")[0] in OWN_PACKAGES
+)
+LISTED = {
+    name for page in PAGES for name in listed_names((API / f"{page}.rst").read_text())
+}
 
 
 def test_listed_names_are_parsed():
