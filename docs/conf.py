@@ -14,7 +14,7 @@ sys.path.insert(0, str(DOCS / "_ext"))
 
 project = "sapp"
 author = "the sapp developers"
-copyright = "the sapp developers; Apache-2.0"  # noqa: A001 (Sphinx's name)
+copyright = "the sapp developers; Apache-2.0"
 release = "0.1.0"
 
 extensions = [
