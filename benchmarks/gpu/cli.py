@@ -56,10 +56,14 @@ def _device(args):
         print(f"sapp bench gpu: error: {error}", file=sys.stderr)
         return None
     if device.type != "cuda" and not args.tiny:
+        reason = (
+            "--device cpu runs only with --tiny"
+            if torch.cuda.is_available()
+            else f"no CUDA GPU is visible to torch {torch.__version__}"
+        )
         print(
-            f"sapp bench gpu: error: no CUDA GPU is visible to torch "
-            f"{torch.__version__}; the check needs one (--tiny runs its code "
-            "paths on the CPU).",
+            f"sapp bench gpu: error: {reason}; the check needs a GPU (--tiny runs "
+            "its code paths on the CPU).",
             file=sys.stderr,
         )
         return None

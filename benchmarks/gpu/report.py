@@ -123,6 +123,12 @@ def gpu_record(meta, env, settings, stages, device) -> dict:
     }
 
 
+def _bar_value(value) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
 def _cell(value, spec):
     return "-" if value is None else format(value, spec)
 
@@ -272,16 +278,7 @@ def gpu_markdown(record: dict) -> str:
         "",
         *markdown_table(
             ["bar", "value", "status"],
-            [
-                [
-                    b["bar"],
-                    b["value"]
-                    if not isinstance(b["value"], float)
-                    else f"{b['value']:.3f}",
-                    b["status"],
-                ]
-                for b in record["bars"]
-            ],
+            [[b["bar"], _bar_value(b["value"]), b["status"]] for b in record["bars"]],
         ),
         "",
         "## Stages",

@@ -156,7 +156,7 @@ def _training(tiny: bool) -> tuple[TrainingCase, ...]:
         "model.small_input": True,
         "model.num_classes": 10,
         "data.image_size": 16,
-        "prune.block": 4,
+        "prune.block": 8,
     }
     return (
         TrainingCase("resnet50", "imagenet_sapp", resnet, 8, 8, 2, True, 120.0),
@@ -181,12 +181,12 @@ def _resume(tiny: bool, device_type: str) -> ResumeCase:
         "data.image_size=16",
         "data.eval_resize=18",
         "train.batch_size=8",
-        "train.log_every=5",
-        "train.eval_every=10",
-        "train.checkpoint_every=5",
-        "prune.block=4",
+        "train.log_every=4",
+        "train.eval_every=12",
+        "train.checkpoint_every=4",
+        "prune.block=8",
     )
-    return ResumeCase("imagenet_sapp:quick", common + small, 20, 8, 5, 240.0)
+    return ResumeCase("imagenet_sapp:quick", common + small, 12, 6, 4, 240.0)
 
 
 def _export(tiny: bool) -> ExportCase:
@@ -197,7 +197,7 @@ def _export(tiny: bool) -> ExportCase:
         "model.small_input": True,
         "model.num_classes": 10,
         "data.image_size": 16,
-        "prune.block": 4,
+        "prune.block": 8,
     }
     return ExportCase(256, 0.9, (16,), (), 64, resnet, 4, 3, 60.0)
 
