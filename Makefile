@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/sapp bench loader --rows 100000 --repeats 1 --out $(BENCH_OUT)
 	$(BIN)/sapp bench teacher --quick --out $(BENCH_OUT)
 	$(BIN)/sapp bench pruning --quick --out $(BENCH_OUT)
+	$(BIN)/sapp bench gpu --tiny --out $(BENCH_OUT)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
