@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(BIN)/sapp bench loader --rows 100000 --repeats 1 --out $(BENCH_OUT)
 	$(BIN)/sapp bench teacher --quick --out $(BENCH_OUT)
 	$(BIN)/sapp bench pruning --quick --out $(BENCH_OUT)
+	$(BIN)/sapp bench gpu --tiny --out $(BENCH_OUT)
 
 # The site, from scratch every time (-E) so that every warning is reported:
 # warnings are errors (-W, all listed: --keep-going), cross-references must

@@ -283,8 +283,8 @@ class BlockPruner:
             grid = spec.grid
             sizes = grid.block_sizes()
             if masking.masking:
-                kept = int(masking.mask.sum())
-                kept_entries = int(sizes[masking.mask].sum())
+                mask = masking.mask.cpu()  # block_sizes() is on the host
+                kept, kept_entries = int(mask.sum()), int(sizes[mask].sum())
             else:
                 kept, kept_entries = grid.n_blocks, math.prod(grid.weight_shape)
             n_weights = math.prod(grid.weight_shape)
