@@ -101,6 +101,13 @@ VERBS = {
             "wall time, final evaluation (the README's recipe table)",
         ),
         BenchVerb(
+            "gpu",
+            "benchmarks.gpu.cli",
+            "one check of every CUDA path (issue 20): ResNet-50 and Criteo step "
+            "times dense and pruned, host syncs in pruner.step(), NCCL resume "
+            "under torchrun, export timed on the GPU; --tiny: the CPU smoke run",
+        ),
+        BenchVerb(
             "startup",
             "benchmarks.startup",
             "start-up time of sapp and of importing each package, against "

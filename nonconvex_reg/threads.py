@@ -224,7 +224,7 @@ def with_thread_limit(function: Callable) -> Callable:
 
 
 def caller_stacklevel(stacklevel: int) -> int:
-    """``stacklevel`` for :func:`warnings.warn` that skips the wrappers' frames.
+    """``stacklevel`` for ``warnings.warn`` that skips the wrappers' frames.
 
     A warning raised ``stacklevel`` frames up from the function that calls this
     one would name :func:`with_thread_limit`'s wrapper when a limited function

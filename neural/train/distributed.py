@@ -4,7 +4,7 @@ r"""Data-parallel training under ``torchrun``: process group, DDP, collectives.
 starts N processes with ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK`` in their
 environment. :func:`init_distributed`
 reads them, joins the process group (NCCL on CUDA, Gloo on the CPU) and picks
-the rank's device; :func:`wrap_model` wraps the model in
+the rank's device; ``wrap_model`` wraps the model in
 ``DistributedDataParallel``, whose backward pass averages the gradients over
 the ranks, so every rank applies the same update to identical weights:
 
@@ -16,7 +16,9 @@ the ranks, so every rank applies the same update to identical weights:
 (the gradient of the global batch's mean loss when the ``R`` per-rank batches
 have ``P`` samples each). Wrap *after* the pruner has registered its
 parametrizations: they replace the layers' parameters (and SA++ adds its
-logits, whose gradients DDP then averages too). Without ``torchrun`` every
+logits, whose gradients DDP then averages too). Under ``torchrun`` the group
+is joined even by a single process (``--nproc_per_node 1``), so a one-GPU job
+runs the same NCCL and DDP code as a multi-GPU one. Without ``torchrun`` every
 function here is a no-op on a single process.
 """
 
@@ -63,7 +65,7 @@ class DistributedContext:
         ``"nccl"`` or ``"gloo"`` when a process group is in use, else ``None``.
     owns_group : bool
         Whether :func:`init_distributed` created the group (and
-        :func:`shutdown` destroys it).
+        ``shutdown`` destroys it).
     """
 
     rank: int = 0
@@ -139,11 +141,9 @@ def init_distributed(device="auto") -> tuple[DistributedContext, torch.device]:
     resolved = resolve_device(device, local_rank=local_rank)
     if resolved.type == "cuda":
         torch.cuda.set_device(resolved)
-    if world_size == 1:
-        return DistributedContext(0, 1, local_rank), resolved
     if not dist.is_available():
         raise RuntimeError(
-            "torchrun started several processes but torch.distributed is not "
+            "the job was started by torchrun but torch.distributed is not "
             "available in this build of torch."
         )
     backend = "nccl" if resolved.type == "cuda" else "gloo"

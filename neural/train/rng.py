@@ -129,7 +129,8 @@ def set_rng_state(state: dict) -> None:
     Parameters
     ----------
     state : dict
-        The output of :func:`get_rng_state` (possibly after a save/load round trip).
+        The output of :func:`get_rng_state` (possibly after a save/load round
+        trip, its tensors on any device: they are read on the host).
 
     Raises
     ------
@@ -144,12 +145,12 @@ def set_rng_state(state: dict) -> None:
         )
     torch.set_rng_state(state["torch"].to("cpu", torch.uint8))
     if state.get("cuda") is not None:
-        torch.cuda.set_rng_state_all(state["cuda"])
+        torch.cuda.set_rng_state_all([s.to("cpu", torch.uint8) for s in state["cuda"]])
     numpy_state = state["numpy"]
     np.random.set_state(  # noqa: NPY002
         (
             "MT19937",
-            numpy_state["keys"].numpy().astype(np.uint32),
+            numpy_state["keys"].cpu().numpy().astype(np.uint32),
             numpy_state["pos"],
             numpy_state["has_gauss"],
             numpy_state["cached_gaussian"],

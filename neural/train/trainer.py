@@ -276,12 +276,16 @@ class Trainer:
                 )
                 return {"error": message}, None
             return {"path": None}, None
-        found = manager.load_latest(map_location=self.device_)
+        found = manager.load_latest(map_location="cpu")
         if found is None:
             return {"path": None}, None
         return {"path": str(found[0])}, found[1]
 
     def _load_state(self):
+        # Read onto the CPU: load_state_dict puts weights and optimizer state on
+        # their parameters' devices, and the generator states must stay on the
+        # host (set_rng_state takes CPU byte tensors; Adam keeps its step counts
+        # there, where reading them needs no device sync).
         context = self.context_
         outcome, state = self._find_checkpoint() if context.is_main else (None, None)
         outcome = broadcast_object(outcome, context)
@@ -291,7 +295,7 @@ class Trainer:
             self._writer.truncate(0)
             return None
         if state is None:  # another rank: read the file rank 0 chose
-            state = load_checkpoint(outcome["path"], map_location=self.device_)
+            state = load_checkpoint(outcome["path"], map_location="cpu")
         check_resumable(
             state, config=self.config, pruner=self.pruner_, path=outcome["path"]
         )

@@ -1,5 +1,8 @@
+import socket
+
 import pytest
 import torch
+import torch.distributed as dist
 
 from neural.train.distributed import (
     DistributedContext,
@@ -33,12 +36,32 @@ def test_single_process_is_a_no_op(monkeypatch):
     shutdown(context)
 
 
-def test_world_size_one_under_torchrun_needs_no_group(monkeypatch):
-    monkeypatch.setenv("RANK", "0")
-    monkeypatch.setenv("WORLD_SIZE", "1")
-    monkeypatch.setenv("LOCAL_RANK", "0")
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_world_size_one_under_torchrun_joins_a_group(monkeypatch):
+    # issue 20: `torchrun --nproc_per_node 1` on one GPU must run the NCCL/DDP
+    # path that several GPUs run (here its CPU twin, gloo).
+    for name, value in (("RANK", "0"), ("WORLD_SIZE", "1"), ("LOCAL_RANK", "0")):
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+    monkeypatch.setenv("MASTER_PORT", str(_free_port()))
     context, device = init_distributed("cpu")
-    assert context.world_size == 1 and not context.is_distributed
+    try:
+        assert context.world_size == 1 and context.is_distributed
+        assert context.backend == "gloo" and context.owns_group
+        assert dist.is_initialized() and dist.get_world_size() == 1
+        model = torch.nn.Linear(2, 2)
+        wrapped = wrap_model(model, context, device)
+        assert wrapped is not model and unwrap_model(wrapped) is model
+        assert all_reduce_sum(torch.ones(2), context).tolist() == [1.0, 1.0]
+        del wrapped
+    finally:
+        shutdown(context)
+    assert not dist.is_initialized()
 
 
 @pytest.mark.parametrize(

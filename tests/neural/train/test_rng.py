@@ -29,6 +29,21 @@ def test_state_round_trip_through_weights_only_save(tmp_path):
     assert _draw() == expected
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_state_loaded_onto_the_gpu_restores(tmp_path):
+    # issue 20: a checkpoint read with map_location="cuda" holds the generator
+    # states on the GPU; torch's generators and numpy take host tensors only.
+    seed_everything(3)
+    state = get_rng_state(cuda=True)
+    expected = (_draw(), torch.rand(3, device="cuda").tolist())
+    torch.save(state, tmp_path / "rng.pt")
+    seed_everything(99)
+    set_rng_state(
+        torch.load(tmp_path / "rng.pt", map_location="cuda", weights_only=True)
+    )
+    assert (_draw(), torch.rand(3, device="cuda").tolist()) == expected
+
+
 def test_seeded_rng_leaves_the_global_streams_untouched():
     seed_everything(1)
     expected = _draw()
