@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..design import check_design
 from ..validation import check_array
-from ._glm import _GLM, _check_design
+from ._glm import _GLM
 
 __all__ = ["LeastSquares", "MultiResponse"]
 
@@ -112,7 +113,7 @@ class LeastSquares(_SquaredLoss):
     """
 
     def __init__(self, X, y, ridge=0.0):
-        self._set_design(_check_design(X), ridge, n_outputs=None)
+        self._set_design(check_design(X), ridge, n_outputs=None)
         self.y = check_array(y, "y", shape=(self.n_samples,))
 
 
@@ -176,7 +177,7 @@ class MultiResponse(_SquaredLoss):
         Y = check_array(Y, "Y", ndim=2)
         if Y.shape[1] == 0:
             raise ValueError(f"`Y` must have at least one column; got shape {Y.shape}.")
-        self._set_design(_check_design(X), ridge, n_outputs=Y.shape[1])
+        self._set_design(check_design(X), ridge, n_outputs=Y.shape[1])
         if Y.shape[0] != self.n_samples:
             raise ValueError(
                 f"`Y` must have shape ({self.n_samples}, K); got {Y.shape}."

@@ -29,8 +29,9 @@ import numbers
 import numpy as np
 from scipy.special import entr, expit, logsumexp, softmax
 
+from ..design import check_design
 from ..validation import check_array
-from ._glm import _DUAL_DOMAIN_TOL, _GLM, _check_design
+from ._glm import _DUAL_DOMAIN_TOL, _GLM
 
 __all__ = ["Logistic", "Multinomial"]
 
@@ -111,7 +112,7 @@ class Logistic(_GLM):
     _curvature = 0.25
 
     def __init__(self, X, y, ridge=0.0):
-        self._set_design(_check_design(X), ridge, n_outputs=None)
+        self._set_design(check_design(X), ridge, n_outputs=None)
         y = check_array(y, "y", shape=(self.n_samples,))
         bad = (y != 1.0) & (y != -1.0)
         if np.any(bad):
@@ -208,7 +209,7 @@ class Multinomial(_GLM):
     _curvature = 0.5
 
     def __init__(self, X, y, n_classes=None, ridge=0.0):
-        X = _check_design(X)
+        X = check_design(X)
         y, n_classes = _check_labels(y, X.shape[0], n_classes)
         self._set_design(X, ridge, n_outputs=n_classes)
         self.y = y
