@@ -175,7 +175,7 @@ def matmul(X, B) -> np.ndarray:
     B = np.asarray(B, dtype=np.float64)
     if sp.issparse(X):
         product = csc_matmul(X.data, X.indices, X.indptr, X.shape[0],
-                             B.reshape(B.shape[0], -1))
+                             B if B.ndim == 2 else B[:, None])
         return product[:, 0] if B.ndim == 1 else product
     if B.ndim == 1:
         nonzero = np.flatnonzero(B)
@@ -189,7 +189,8 @@ def rmatmul(X, T) -> np.ndarray:
     """``X^T T`` in float64; ``T`` of shape ``(n_samples,)`` or ``(n_samples, K)``."""
     T = np.asarray(T, dtype=np.float64)
     if sp.issparse(X):
-        product = csc_rmatmul(X.data, X.indices, X.indptr, T.reshape(T.shape[0], -1))
+        product = csc_rmatmul(X.data, X.indices, X.indptr,
+                              T if T.ndim == 2 else T[:, None])
         return product[:, 0] if T.ndim == 1 else product
     return X.T @ T
 

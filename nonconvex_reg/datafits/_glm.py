@@ -49,6 +49,23 @@ __all__: list[str] = []
 _DUAL_DOMAIN_TOL = 1e-10
 
 
+def check_rows(targets, name: str, X) -> None:
+    """Raise unless ``targets`` has as many rows (first axis) as the design ``X``.
+
+    Raises
+    ------
+    ValueError
+        Naming ``targets`` and ``X`` with both shapes.
+    """
+    shape = np.shape(targets)
+    if not shape or shape[0] != X.shape[0]:
+        wanted = (X.shape[0], *shape[1:])
+        raise ValueError(
+            f"`{name}` must have shape {wanted}, one row per row of `X` (shape "
+            f"{X.shape}); got {shape}."
+        )
+
+
 def _check_coords(coords, n_features: int) -> np.ndarray:
     """Validate sorted, unique integer coordinates in ``[0, n_features)``."""
     coords = np.asarray(coords)

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..design import check_design
 from ..validation import check_array
-from ._glm import _GLM
+from ._glm import _GLM, check_rows
 
 __all__ = ["LeastSquares", "MultiResponse"]
 
@@ -113,7 +113,9 @@ class LeastSquares(_SquaredLoss):
     """
 
     def __init__(self, X, y, ridge=0.0):
-        self._set_design(check_design(X), ridge, n_outputs=None)
+        X = check_design(X)
+        check_rows(y, "y", X)
+        self._set_design(X, ridge, n_outputs=None)
         self.y = check_array(y, "y", shape=(self.n_samples,))
 
 
@@ -177,9 +179,11 @@ class MultiResponse(_SquaredLoss):
         Y = check_array(Y, "Y", ndim=2)
         if Y.shape[1] == 0:
             raise ValueError(f"`Y` must have at least one column; got shape {Y.shape}.")
-        self._set_design(check_design(X), ridge, n_outputs=Y.shape[1])
-        if Y.shape[0] != self.n_samples:
+        X = check_design(X)
+        if Y.shape[0] != X.shape[0]:
             raise ValueError(
-                f"`Y` must have shape ({self.n_samples}, K); got {Y.shape}."
+                f"`Y` must have shape ({X.shape[0]}, K), one row per row of `X` "
+                f"(shape {X.shape}); got {Y.shape}."
             )
+        self._set_design(X, ridge, n_outputs=Y.shape[1])
         self.y = Y

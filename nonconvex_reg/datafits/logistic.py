@@ -31,7 +31,7 @@ from scipy.special import entr, expit, logsumexp, softmax
 
 from ..design import check_design
 from ..validation import check_array
-from ._glm import _DUAL_DOMAIN_TOL, _GLM
+from ._glm import _DUAL_DOMAIN_TOL, _GLM, check_rows
 
 __all__ = ["Logistic", "Multinomial"]
 
@@ -112,7 +112,9 @@ class Logistic(_GLM):
     _curvature = 0.25
 
     def __init__(self, X, y, ridge=0.0):
-        self._set_design(check_design(X), ridge, n_outputs=None)
+        X = check_design(X)
+        check_rows(y, "y", X)
+        self._set_design(X, ridge, n_outputs=None)
         y = check_array(y, "y", shape=(self.n_samples,))
         bad = (y != 1.0) & (y != -1.0)
         if np.any(bad):
@@ -210,6 +212,7 @@ class Multinomial(_GLM):
 
     def __init__(self, X, y, n_classes=None, ridge=0.0):
         X = check_design(X)
+        check_rows(y, "y", X)
         y, n_classes = _check_labels(y, X.shape[0], n_classes)
         self._set_design(X, ridge, n_outputs=n_classes)
         self.y = y
