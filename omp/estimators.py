@@ -169,6 +169,16 @@ class GroupOMPRegressor(_GroupRegressor):
     omp.group_omp : the algorithm.
     sklearn.linear_model.OrthogonalMatchingPursuit : singleton groups.
 
+    Notes
+    -----
+    ``X`` may be dense or a ``scipy.sparse`` matrix (float32 or float64; any
+    format, converted to CSC once), the latter with ``fit_intercept=False``
+    (centering would fill it). Time and memory are those of
+    :func:`~omp.group_omp` (see its Notes): ``O(nnz(X))`` per step, memory
+    ``O(nnz(X) + n_samples + n_features)`` plus the refit on the selected
+    groups, which grows with ``n_groups``, not with ``n_features``. A dense
+    ``X`` is copied once (centered).
+
     Examples
     --------
     >>> import numpy as np
@@ -235,6 +245,16 @@ n_features_in_
     See Also
     --------
     omp.group_ompr : the algorithm.
+
+    Notes
+    -----
+    ``X`` may be dense or a ``scipy.sparse`` matrix (float32 or float64; any
+    format, converted to CSC once), the latter with ``fit_intercept=False``
+    (centering would fill it). Time and memory are those of
+    :func:`~omp.group_ompr` (see its Notes): ``O(nnz(X))`` per step, memory
+    ``O(nnz(X) + n_samples + n_features)`` plus the refit on the selected
+    groups, which grows with ``n_groups``, not with ``n_features``. A dense
+    ``X`` is copied once (centered).
 
     Examples
     --------
@@ -303,6 +323,15 @@ class GroupOMPRClassifier(_GroupOMPRSearch, ClassifierMixin, GroupSearchEstimato
     See Also
     --------
     omp.group_ompr : the algorithm.
+
+    Notes
+    -----
+    ``X`` may be dense or a ``scipy.sparse`` matrix (float32 or float64; any
+    format, converted to CSC once); the intercept column keeps it sparse. Time
+    and memory are those of :func:`~omp.group_ompr` (see its Notes): Newton
+    refits on the selected groups' columns only, ``O(nnz(X))`` per round for
+    the scores, memory ``O(nnz(X) + (n_samples + n_features) K)`` plus the
+    refit, which grows with ``n_groups``, not with ``n_features``.
 
     Examples
     --------

@@ -68,8 +68,10 @@ class LeastSquares(_SquaredLoss):
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
-        Design matrix; finite, integer entries are converted to float64.
+    X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+        Design matrix; finite. Arrays are converted to float64; a sparse
+        matrix (float32 or float64) is kept in CSC format without a copy, or
+        converted to it once (:func:`~nonconvex_reg.design.check_design`).
     y : array-like of shape (n_samples,)
         Finite targets.
     ridge : float, default=0.0
@@ -98,6 +100,15 @@ class LeastSquares(_SquaredLoss):
     the Hessian ``X^T X / n + ridge`` (the smallest is ``ridge`` when
     ``n_samples < n_features``). :meth:`restrict` returns the least squares of
     ``X[:, coords]``.
+
+    Sparse ``X`` (issue 18): a CSR or other non-CSC matrix is converted to CSC
+    once, a copy (a note, not a warning: pass CSC to avoid it); values,
+    gradients and restrictions read the stored values only, in float64
+    arithmetic whatever their dtype. ``lipschitz_group`` stays exact (group
+    Gram matrices); ``lipschitz()`` of a matrix whose both sides exceed 1024
+    uses Lanczos iterations to a relative tolerance of 1e-10, and
+    ``strong_convexity()`` of a sparse design with more than 4096 columns a
+    Gershgorin lower bound (see :mod:`nonconvex_reg.design`).
 
     Examples
     --------
@@ -129,8 +140,8 @@ class MultiResponse(_SquaredLoss):
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features_in)
-        Design matrix; finite.
+    X : array-like or scipy.sparse matrix of shape (n_samples, n_features_in)
+        Design matrix; finite, dense or sparse as in :class:`LeastSquares`.
     Y : array-like of shape (n_samples, K)
         Finite responses, ``K >= 1``; stored as the attribute ``y``.
     ridge : float, default=0.0

@@ -65,8 +65,9 @@ class Logistic(_GLM):
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
-        Design matrix; finite.
+    X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+        Design matrix; finite, dense or sparse as in
+        :class:`~nonconvex_reg.LeastSquares`.
     y : array-like of shape (n_samples,)
         Labels, each exactly -1 or +1.
     ridge : float, default=0.0
@@ -156,8 +157,9 @@ class Multinomial(_GLM):
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features_in)
-        Design matrix; finite.
+    X : array-like or scipy.sparse matrix of shape (n_samples, n_features_in)
+        Design matrix; finite, dense or sparse as in
+        :class:`~nonconvex_reg.LeastSquares`.
     y : array-like of int, shape (n_samples,)
         Class labels in ``[0, n_classes)``; an integer dtype is required.
     n_classes : int, default=None

@@ -14,7 +14,8 @@ TOL = 1e-10
 
 
 def close(a, b, tol=TOL):
-    np.testing.assert_allclose(a, b, rtol=tol, atol=tol * max(1.0, np.max(np.abs(b), initial=0.0)))
+    scale = max(1.0, np.max(np.abs(b), initial=0.0))
+    np.testing.assert_allclose(a, b, rtol=tol, atol=tol * scale)
 
 
 @PROPERTY
