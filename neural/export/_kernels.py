@@ -33,7 +33,7 @@ __all__ = ["SMALL_BATCH", "bsr_matmul_transposed"]
 
 SMALL_BATCH = 16
 """Below this many rows the numba kernel's batch loop is too short to vectorize
-and ``torch.mm(W_bsr, X^T)`` is faster (measured by ``benchmarks/bench_export.py``)."""
+and ``torch.mm(W_bsr, X^T)`` is faster (measured by ``sapp bench export``)."""
 
 _FASTMATH = {"reassoc", "contract", "nsz"}  # reassociation only: NaN/inf propagate
 
