@@ -38,6 +38,9 @@ def test_group_lasso_agrees_and_is_certified_on_sparse_designs(twins):
     np.testing.assert_allclose(ours.beta, theirs.beta, atol=1e-6)
 
 
+# The inverse form stalls near 1e-9 tau in double precision (solve_penalized's
+# `tol`), with either storage: the ConvergenceWarning is expected there.
+@pytest.mark.filterwarnings("ignore::nonconvex_reg.ConvergenceWarning")
 @settings(max_examples=10, deadline=None)
 @given(twin_problems(kinds=("least_squares", "logistic")))
 def test_penalized_agrees_on_sparse_designs(twins):
