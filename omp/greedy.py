@@ -40,7 +40,6 @@ import time
 
 import numpy as np
 
-from nonconvex_reg.blas import one_blas_thread_on_sparse
 from nonconvex_reg.validation import check_choice, check_int, check_scalar
 
 from ._validation import check_k, check_problem, check_support
@@ -158,7 +157,6 @@ def _check_search_args(datafit, groups, k, refit_tol, max_refit_iter):
     return k, make_refit(datafit, groups, tol=refit_tol, max_iter=max_refit_iter)
 
 
-@one_blas_thread_on_sparse
 def group_omp(
     datafit, groups, k, *, keep=None, refit_tol=1e-8, max_refit_iter=100
 ) -> OMPResult:
@@ -321,7 +319,6 @@ def _swap_moves(refit, inside, *, droppable, n_candidates, n_wide, model, bar):
         yield (int(entering[a]),), (int(ids[q]),), float(prices[a, q])
 
 
-@one_blas_thread_on_sparse
 def group_ompr(
     datafit,
     groups,

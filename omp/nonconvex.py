@@ -51,7 +51,6 @@ from nonconvex_reg import (
     L1MaskPenalty,
     group_prox,
 )
-from nonconvex_reg.blas import one_blas_thread_on_sparse
 from nonconvex_reg.solvers.objectives import effective_weight, penalty_value
 from nonconvex_reg.solvers.optimality import kkt_residual
 from nonconvex_reg.validation import check_int, check_scalar
@@ -276,7 +275,6 @@ def nonconvex_selection(
     }
 
 
-@one_blas_thread_on_sparse
 def ompr_nonconvex(
     datafit,
     groups,

@@ -42,7 +42,6 @@ import time
 
 import numpy as np
 
-from ..blas import one_blas_thread_on_sparse
 from ..penalties import GroupLassoPenalty
 from ..validation import check_int, check_scalar
 from ._bcd import BlockLayout
@@ -85,7 +84,6 @@ def tau(datafit, groups) -> float:
     return float(groups.norms(datafit.gradient(np.zeros(datafit.n_features))).max())
 
 
-@one_blas_thread_on_sparse
 def solve_group_lasso(
     datafit,
     groups,

@@ -27,7 +27,6 @@ import time
 
 import numpy as np
 
-from ..blas import one_blas_thread_if_sparse
 from ..penalties import group_prox
 from ..validation import check_int, check_scalar
 from ._prox_gradient import run_anderson, run_prox_gradient
@@ -131,15 +130,6 @@ def solve_penalized(
     form = check_form(form)
     tol = check_scalar(tol, "tol", low=0.0, low_inclusive=False)
     max_iter = check_int(max_iter, "max_iter", low=1)
-    with one_blas_thread_if_sparse(datafit):
-        result = _minimize(datafit, groups, penalty, lam, form, tol, max_iter, beta0,
-                           start)
-    result.warn_if_not_converged("solve_penalized")
-    return result
-
-
-def _minimize(datafit, groups, penalty, lam, form, tol, max_iter, beta0, start):
-    """The iterations of :func:`solve_penalized` on validated arguments."""
     lipschitz = datafit.lipschitz()
     scale = max(tau(datafit, groups), np.finfo(float).tiny)
     if beta0 is not None:
@@ -175,7 +165,7 @@ def _minimize(datafit, groups, penalty, lam, form, tol, max_iter, beta0, start):
     else:
         status = "stationary"
     residual = _kkt(datafit, groups, penalty, lam, form, beta)
-    return SolverResult(
+    result = SolverResult(
         beta=beta,
         objective=objective_value(datafit, groups, penalty, lam, beta, form),
         support=np.flatnonzero(groups.norms(beta) > 0),
@@ -186,6 +176,8 @@ def _minimize(datafit, groups, penalty, lam, form, tol, max_iter, beta0, start):
         time=time.perf_counter() - start,
         info={"form": form, "penalty": repr(penalty)},
     )
+    result.warn_if_not_converged("solve_penalized")
+    return result
 
 
 def _inverse_form_start(datafit, groups, penalty, lam, lipschitz):
