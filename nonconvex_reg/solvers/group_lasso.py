@@ -205,7 +205,10 @@ def solve_group_lasso(
         ws_size = min(max(initial_working_set, 2 * int(support.sum())), groups.n_groups)
         working = np.sort(np.argsort(score, kind="stable")[:ws_size])
         if previous is None or not np.array_equal(working, previous[0]):
-            # New working set: restrict, and lay the restriction out for BCD.
+            # New working set: restrict, and lay the restriction out for BCD
+            # (the previous restriction is released first: at most one copy of
+            # the working set's columns is alive).
+            previous = sub_datafit = layout = None
             coords, sub_groups = groups.subset(working)
             sub_datafit = datafit.restrict(coords)
             layout = BlockLayout(sub_datafit, sub_groups, squared_norms[working])
