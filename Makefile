@@ -1,12 +1,15 @@
 # Two entry points for a fresh machine (see README):
 #   make demo   installs into .venv and runs the main job
 #   make test   installs into .venv and runs ruff + the whole test suite
+# and the documentation site:
+#   make docs   adds the docs extra to .venv and builds build/docs/html
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+DOCS_STAMP := $(VENV)/.docs-installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench docs clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +18,10 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+$(DOCS_STAMP): $(STAMP) pyproject.toml constraints.txt
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench,docs]'
+	touch $(DOCS_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/sapp demo
@@ -43,5 +50,13 @@ bench: $(STAMP)
 	$(BIN)/sapp bench teacher --quick --out $(BENCH_OUT)
 	$(BIN)/sapp bench pruning --quick --out $(BENCH_OUT)
 
+# The site, from scratch every time (-E) so that every warning is reported:
+# warnings are errors (-W, all listed: --keep-going), cross-references must
+# resolve (-n), the notebooks run, and the built site's links are checked.
+docs: $(DOCS_STAMP)
+	$(BIN)/python -m sphinx -b html -E -W --keep-going -n -q docs build/docs/html
+	@echo "docs: build/docs/html/index.html"
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info \
+		docs/api/generated docs/benchmarks/reports

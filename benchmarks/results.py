@@ -2,7 +2,7 @@
 
 Each JSON record carries the exact command line, the machine, the Python and
 package versions and any extra fields such as the seeds
-(:class:`RunMetadata`). Files are written through :func:`neural.atomic.atomic_file`
+(:class:`RunMetadata`). Files are written through ``neural.atomic.atomic_file``
 (JSON and Markdown by :func:`write_results`, PNG by :func:`save_figure`), so a
 killed run never leaves a half-written result. :func:`markdown_table` builds
 every table of every report.

@@ -8,7 +8,7 @@ A :class:`Timeline` cuts ``total_steps`` training steps into phases:
 * ``dense``: every block trains; nothing is masked.
 * ``sparsify``: the blocks alive at the start of the phase are pruned gradually,
   least important first and monotonically, until the target count is kept at the
-  phase's last step. The kept fraction follows a :class:`Curve`.
+  phase's last step. The kept fraction follows a ``Curve``.
 * ``sparse``: the support is frozen; pruned blocks are masked.
 
 Curves give the fraction of the target sparsity ``s`` reached at normalized phase
@@ -59,6 +59,7 @@ __all__ = [
     "PRESETS",
 ]
 
+#: The kinds of phase a timeline is made of.
 PHASE_KINDS = ("dense", "sparsify", "sparse")
 
 

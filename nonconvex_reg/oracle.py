@@ -5,7 +5,7 @@ solved by Clarabel (interior point; status checked), with a tight-tolerance SCS
 fallback. Interior-point solutions never have exact zeros: Clarabel leaves inactive
 groups at norms near 1e-6 (ANCHORS.md). The support is therefore read from the
 optimality conditions, with the gap-safe tests of
-:mod:`nonconvex_reg.solvers.optimality` evaluated at the oracle's point: groups
+``nonconvex_reg.solvers.optimality`` evaluated at the oracle's point: groups
 proven zero are set to exactly zero, and a group that can be proven neither zero
 nor nonzero is reported in ``uncertain``.
 

@@ -16,7 +16,7 @@ Strategies
 groups(max_groups, max_size)
     Random partitions: contiguous, shuffled, or B x B tilings with ragged edges.
 penalties(subadditive=None)
-    Every family of :data:`~nonconvex_reg.penalties.PENALTY_REGISTRY` with random
+    Every family of ``PENALTY_REGISTRY`` with random
     hyperparameters from its ``ranges``; ``subadditive=True`` keeps those Theorem
     1.1 covers, ``False`` the negative controls (by the declared
     ``is_subadditive``).
@@ -61,6 +61,7 @@ __all__ = [
     "twin_problems",
 ]
 
+#: One instance of every mask family (powerprop at three exponents).
 MASK_REGISTRY = (
     IdentityMask(),
     SoftmaxMask(),
@@ -103,7 +104,7 @@ def groups(draw, max_groups=6, max_size=4) -> Groups:
 def penalties(subadditive: bool | None = None):
     """Every registered penalty family, optionally filtered on subadditivity.
 
-    A draw picks a family of :data:`~nonconvex_reg.penalties.PENALTY_REGISTRY`,
+    A draw picks a family of ``PENALTY_REGISTRY``,
     then one of its ``ranges`` boxes and a value in each interval. With
     ``subadditive`` set, only families with a registered instance on the
     requested side of Theorem 1.1 are drawn, and draws are filtered on the

@@ -111,7 +111,7 @@ class TheoremCheck:
     distance_tol : float
         The distance accepted as equal: ``DISTANCE_TOL``, or the certified error
         of the two numerical minimizers when that is larger (see
-        :func:`_certified_distance`).
+        ``_certified_distance``).
     lower_bound_gap : float
         ``f_(1)(beta_hat) - min f_(2)``, Lemma 2.4's certificate (0 when the
         conclusion holds; may be negative only if q is not subadditive).

@@ -7,7 +7,7 @@ search is the public function (:func:`~omp.group_omp`, :func:`~omp.group_ompr`),
 the estimator validates in ``fit``, builds the datafit and the coordinate groups,
 calls the search and stores what it learned in trailing-underscore attributes.
 How ``groups`` and ``n_groups`` (``k``) become the search's groups is written once
-in :mod:`omp._estimator_base`.
+in ``omp._estimator_base``.
 
 * Regressors: ``L = ||Y - X B||^2 / (2 n) + ridge/2 ||B||^2`` (LeastSquares, or
   MultiResponse for 2-D ``y``); ``fit_intercept`` centers ``X`` and ``y``, which

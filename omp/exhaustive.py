@@ -1,5 +1,7 @@
 """The exhaustive oracle: the best support of ``k`` groups (Theorem B.3's comparator).
 
+::
+
     S* = argmin_{|S| = k} L(beta_S),   beta_S = argmin {L(beta) : beta zero outside S}
 
 ``beta_{S*}`` is the comparator ``beta*`` of Theorem B.3 of arXiv:2402.17902 (read
@@ -7,7 +9,7 @@ as the best ``k``-group-sparse solution; the paper does not spell it out), and
 the yardstick for how close the greedy searches get. The ``C(n_groups, k)``
 supports are visited in lexicographic order, so consecutive supports share a
 prefix: for squared losses each step costs one or a few block Cholesky appends
-(:class:`~omp._cholesky_refit.QuadraticRefit`), for the other losses a
+(``omp._cholesky_refit.QuadraticRefit``), for the other losses a
 warm-started Newton solve. Ties go to the lexicographically first support.
 """
 

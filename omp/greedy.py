@@ -31,7 +31,7 @@ lower group index).
   worse than group OMP.
 
 Re-optimization is exact and incremental for squared losses (block Cholesky, see
-:mod:`omp.refit`) and a warm-started Newton solve otherwise.
+``omp.refit``) and a warm-started Newton solve otherwise.
 """
 
 from __future__ import annotations
@@ -350,7 +350,7 @@ def group_ompr(
         \hat L(S + i - j) = L(\beta_S) - \tfrac12 g_P^T H_{PP}^{-1} g_P
         + \tfrac12 b_j^T [(H_{PP}^{-1})_{jj}]^{-1} b_j, \qquad P = S + i,
 
-    (:meth:`~omp.refit.Refit.swap_prices`: one Newton step on ``P``, then
+    (``Refit.swap_prices``: one Newton step on ``P``, then
     the exact price of zeroing group ``j`` in the model; exact for the squared
     losses), every priced swap being verified by a refit, and the search
     widens: after the rounds above from every start, the best start goes on
@@ -366,8 +366,7 @@ def group_ompr(
     groups : Groups
     k : int
         Number of groups kept (``k'`` in Theorem B.3), in ``[0, n_groups]``.
-    init : {"omp", "threshold"}, array-like of int, or a sequence of these, \
-            default=("omp", "threshold")
+    init : str, array-like of int, or a sequence of these, default=("omp", "threshold")
         Initial support(s): ``"omp"`` is the support of :func:`group_omp`,
         ``"threshold"`` the ``k`` groups with the largest gradient norm at 0 (the
         selection rule applied once), an array ``k`` distinct group ids. With
@@ -440,7 +439,7 @@ def group_ompr(
     correlated design) and the one that should leave is not always among the
     smallest norms; the model prices every such pair for about the cost of one
     Newton step. (2) For the non-quadratic losses,
-    :meth:`~omp.refit.Refit.swap_loss` bounds a swap by two solver
+    ``Refit.swap_loss`` bounds a swap by two solver
     iterations, and at local optima of the plain rule on the logistic
     instances that bound missed about 70% of the swaps that do lower the loss
     (the second-order prediction missed under 1%, but is optimistic, hence the

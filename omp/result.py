@@ -4,7 +4,7 @@ Group OMP, group OMPR, Algorithm 2 (arXiv:2402.17902, Appendix B) and the exhaus
 oracle all return a support ``S`` of groups and the coefficients
 ``beta_S = argmin {L(beta) : supp(beta) in S}`` fully re-optimized on it. The
 result carries the loss ``L(beta_S)``, the per-round history of the search and a
-status drawn from :data:`STATUS_MESSAGES`, so that a round budget spent before a
+status drawn from ``STATUS_MESSAGES``, so that a round budget spent before a
 local optimum, or a restricted solve that missed its tolerance, is visible in the
 result and never silent (a :class:`~nonconvex_reg.ConvergenceWarning` is also
 emitted, by the status machinery the solvers' :class:`~nonconvex_reg.SolverResult`
@@ -55,7 +55,7 @@ class OMPResult(StatusResult):
         Rounds of the search: groups added (OMP), swaps tried (OMPR and
         Algorithm 2) or supports enumerated (exhaustive).
     status : str
-        A key of :data:`STATUS_MESSAGES`.
+        A key of ``STATUS_MESSAGES``.
     history : tuple of float
         The loss after every accepted step, starting with the initial support.
     time : float

@@ -1,6 +1,7 @@
-"""The README's Python blocks run as written (issue #16).
+"""The Python blocks of the README and of the documentation run as written.
 
-Every fenced ``python`` block of README.md runs, in order, in one namespace, as a
+Issue #16 for the README, issue 21 for the pages of ``docs/``. Every fenced
+``python`` block of a page runs, in order, in one namespace per page, as a
 reader would paste them into one session. A block written with ``>>>`` prompts
 is a doctest: its printed outputs are checked (``ELLIPSIS`` and
 ``NORMALIZE_WHITESPACE``, as the package's doctests). Any other block is executed.
@@ -19,6 +20,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
+PAGES = [README, *sorted((ROOT / "docs").rglob("*.md"))]
 
 # An opening fence (possibly indented inside a list item), its body, the close.
 _FENCE = re.compile(
@@ -63,15 +65,28 @@ def test_doctest_block_checks_output():
     assert namespace["z"] == 2
 
 
-def test_readme_python_blocks_run(tmp_path, monkeypatch):
-    blocks = python_blocks(README.read_text(encoding="utf-8"))
-    assert blocks, "README.md has no python block"
+PAGES_WITH_CODE = [
+    page for page in PAGES if python_blocks(page.read_text(encoding="utf-8"))
+]
+
+
+def test_the_guide_pages_have_code():
+    names = {page.relative_to(ROOT).as_posix() for page in PAGES_WITH_CODE}
+    assert {"docs/user_guide/theory.md", "docs/user_guide/omp.md"} <= names
+
+
+@pytest.mark.parametrize(
+    "page", PAGES_WITH_CODE, ids=lambda page: page.relative_to(ROOT).as_posix()
+)
+def test_python_blocks_run(page, tmp_path, monkeypatch):
+    blocks = python_blocks(page.read_text(encoding="utf-8"))
+    name = page.relative_to(ROOT).as_posix()
     monkeypatch.chdir(tmp_path)  # files a snippet writes land in a scratch folder
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    namespace = {"__name__": "readme"}
+    namespace = {"__name__": "snippet"}
     for line, source in blocks:
         try:
-            run_block(source, namespace, f"README.md:{line}")
+            run_block(source, namespace, f"{name}:{line}")
         except Exception as error:  # name the block, keep the cause
-            raise AssertionError(f"README.md block at line {line} failed") from error
+            raise AssertionError(f"{name} block at line {line} failed") from error
     assert os.getcwd() == str(tmp_path)

@@ -5,7 +5,7 @@ categorical features, and each of the 39 features is embedded in R^10. The file
 format is that of the Criteo
 Display Advertising Challenge: one example per line, 40 tab-separated fields
 ``label, I1..I13, C1..C26``, an empty field meaning "missing", no header. Numeric
-fields go through sign(x)·log1p(|x|) and categorical hex fields (8 hex digits,
+fields go through ``sign(x)·log1p(|x|)`` and categorical hex fields (8 hex digits,
 either case) are hashed into per-column buckets, as
 :mod:`neural.data.criteo_features` states.
 
@@ -14,7 +14,7 @@ A line is *malformed*, counted and skipped (never fatal), when it does not have
 ``-?[0-9]+`` in the int64 range or a categorical field is not 8 hex digits.
 Blank lines are ignored.
 
-The cache is a folder written atomically (:func:`neural.atomic.atomic_directory`):
+The cache is a folder written atomically (``neural.atomic.atomic_directory``):
 ``dense.f32`` (rows x 13 float32), ``categorical.i32`` (rows x 26 int32),
 ``label.u8`` (rows uint8), all C-order raw arrays, and ``meta.json`` written last.
 :class:`CriteoDataset` memory-maps it for ``torch.utils.data.DataLoader``.
@@ -405,8 +405,8 @@ def convert_criteo_tsv(
 ) -> CriteoCacheInfo:
     r"""Parse a Criteo TSV into a binary cache folder, streaming, in bounded memory.
 
-    dense = sign(x)·log1p(|x|), categorical = 1 + splitmix64(v ⊕ s_j) mod
-    (buckets[j] − 1), missing ↦ 0 in both (module docstring).
+    ``dense = sign(x)·log1p(|x|)``, ``categorical = 1 + splitmix64(v ⊕ s_j) mod
+    (buckets[j] − 1)``, missing ↦ 0 in both (module docstring).
 
     Parameters
     ----------
@@ -627,7 +627,7 @@ class CriteoDataset(torch.utils.data.Dataset):
 
     @staticmethod
     def collate_fn(batch):
-        """Pass a batch from :meth:`__getitems__` through (it is already stacked)."""
+        """Pass a batch from ``__getitems__`` through (it is already stacked)."""
         return batch
 
     @property

@@ -3,8 +3,8 @@
 arXiv:2402.17902 (Section 4) embeds each of the 39 Criteo features in R^10 but gives no
 preprocessing; ours (our choices) is
 
-* numeric x (a 64-bit integer, possibly negative) ↦ sign(x)·log1p(|x|), computed
-  in float64 and rounded to float32; no clipping, so negatives keep their sign;
+* numeric x (a 64-bit integer, possibly negative) ↦ ``sign(x)·log1p(|x|)``,
+  computed in float64 and rounded to float32; no clipping, so negatives keep their sign;
   missing ↦ 0.0, the image of x = 0;
 * categorical value v (an 8-hex-digit field read as an integer) in column j ↦
   bucket 1 + splitmix64(v ⊕ s_j) mod (B_j − 1), with column salt
@@ -36,7 +36,9 @@ __all__ = [
     "transform_dense",
 ]
 
+#: Numeric (integer) features of a Criteo line: ``I1..I13``.
 N_INTEGER = 13
+#: Categorical (hashed) features of a Criteo line: ``C1..C26``.
 N_CATEGORICAL = 26
 N_FIELDS = 1 + N_INTEGER + N_CATEGORICAL
 #: Buckets per categorical column when none are given (the paper does not say).
@@ -114,7 +116,7 @@ def check_buckets(buckets) -> tuple[int, ...]:
 
 
 def transform_dense(values):
-    """Numeric features: x ↦ sign(x)·log1p(|x|) as float32 (missing must be 0).
+    """Numeric features: ``x ↦ sign(x)·log1p(|x|)`` as float32 (missing must be 0).
 
     Parameters
     ----------

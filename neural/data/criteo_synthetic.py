@@ -7,7 +7,7 @@ Labels are y ~ Bernoulli(σ(ℓ)) with
 where e(x) ∈ R^{39·d} embeds the 39 features in file order (I1..I13, then
 C1..C26), d = ``embedding_dim`` (10) entries each, *after* the loader's transforms
 of :mod:`neural.data.criteo` (the same functions, not copies): numeric feature f
-gives t_f · v_f with t_f = sign(x)·log1p(|x|) and a fixed random v_f; categorical
+gives t_f · v_f with ``t_f = sign(x)·log1p(|x|)`` and a fixed random v_f; categorical
 column j gives a fixed random vector of its hashed bucket (zero for bucket 0,
 "missing"), drawn from splitmix64 of the bucket, so no table is stored. W₁
 (``hidden`` x 390) is block-sparse: a random ``density`` fraction of its
@@ -150,7 +150,7 @@ class PlantedCriteoTeacher:
         Parameters
         ----------
         dense : array-like of shape (n_samples, 13)
-            sign(x)·log1p(|x|) features (``CriteoDataset.dense``).
+            ``sign(x)·log1p(|x|)`` features (``CriteoDataset.dense``).
         categorical : array-like of int of shape (n_samples, 26)
             Bucket ids (``CriteoDataset.categorical``).
 
@@ -399,7 +399,7 @@ def generate_criteo_tsv(
     missing_rate : float, default=0.05
         Probability that each of the 39 feature fields is empty.
     malformed_rows : int, default=0
-        Lines, at seeded positions, made malformed (:data:`MALFORMED_KINDS` in
+        Lines, at seeded positions, made malformed (``MALFORMED_KINDS`` in
         turn): the loader should keep ``n_rows - malformed_rows`` rows.
     teacher : PlantedCriteoTeacher, optional
         Labelling teacher; default ``make_criteo_teacher(seed,

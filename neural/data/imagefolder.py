@@ -22,7 +22,7 @@ Two mechanisms, meant to be used together:
    cyclically (index ``i + 1, i + 2, ...`` modulo ``len``), which is
    deterministic. Worker processes hold their own copies of these counters,
    so with ``num_workers > 0`` the main process's ``skipped`` stays empty and
-   only the workers' log lines report run-time skips; :meth:`verify` is the
+   only the workers' log lines report run-time skips; :meth:`ImageFolder.verify` is the
    reliable, complete report.
 
 Only decoding errors are caught (``OSError`` -- which includes

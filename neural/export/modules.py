@@ -10,8 +10,8 @@ memory and work are ``(1 - s)`` of the dense layer at block sparsity ``s``.
 
 Products (``Y = X W^T``, computed as ``(W X^T)^T``):
 
-* CPU, at least :data:`~neural.export._kernels.SMALL_BATCH` rows: the numba
-  kernel of :mod:`neural.export._kernels` (float32 or float64);
+* CPU, at least ``neural.export._kernels.SMALL_BATCH`` rows: the numba
+  kernel of ``neural.export._kernels`` (float32 or float64);
 * CPU, fewer rows: ``torch.mm(W_bsr, X^T)``, torch's fastest BSR path there;
 * CUDA: ``torch.mm(W_bsr, X^T)`` where torch supports the dtype, else the dense
   weight (decided once per layer and recorded in ``cuda_path``). Not measured
@@ -231,7 +231,7 @@ class BlockSparseConv2d(_BlockSparseWeight):
     """A 2-D convolution (``groups=1``, zero padding) as an im2col BSR product.
 
     The kernel ``(C_out, C_in, kH, kW)`` is stored as the ``C_out x (kH kW C_in)``
-    matrix of :func:`weight_matrix`; the input is unfolded into columns in the
+    matrix of ``weight_matrix``; the input is unfolded into columns in the
     same order, so ``out = W @ columns``. Inference only.
     """
 

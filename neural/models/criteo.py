@@ -6,7 +6,7 @@ categorical) maps to a vector of size 10, the 390-wide concatenation feeds three
 
 * categorical column j (a hashed bucket id, :mod:`neural.data.criteo`) goes
   through its own ``nn.Embedding(buckets[j], 10)``;
-* numeric feature i (a float, sign(x)·log1p(|x|)) is embedded as x_i·v_i + b_i with
+* numeric feature i (a float, ``sign(x)·log1p(|x|)``) is embedded as x_i·v_i + b_i with
   learned v_i, b_i ∈ R^10. The paper does not say how numeric features are
   embedded; this affine map is our choice;
 * the concatenation is in file order, I1..I13 then C1..C26, so feature f owns

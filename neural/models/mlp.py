@@ -16,7 +16,7 @@ __all__ = ["MLP", "criteo_tower"]
 
 
 class MLP(nn.Module):
-    """``Linear -> ReLU -> ... -> Linear``; the layers are ``layers.0, layers.2, ...``.
+    """Linear layers with ReLU between them, named ``layers.0``, ``layers.2`` and on.
 
     Parameters
     ----------

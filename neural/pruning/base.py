@@ -4,7 +4,7 @@ It mirrors ``torch.ao.pruning``'s sparsifier: construction is ``prepare`` (each
 layer's weight gets a block parametrization), :meth:`BlockPruner.step` follows
 every ``optimizer.step()``, and :meth:`BlockPruner.finalize` is ``squash_mask``.
 A method only chooses its parametrization (hence its block scores, see
-:mod:`neural.parametrizations`) and its defaults (timeline, re-entry); supports
+``neural.parametrizations``) and its defaults (timeline, re-entry); supports
 are chosen by the shared rule :func:`omp.select.top_k_groups`.
 
 Phase semantics (a :class:`~neural.schedules.Timeline`), for a layer of ``N``
@@ -37,7 +37,7 @@ the magnitude family, the log-attention ``log A`` (mean-1 ``A`` in every layer)
 for SA++, whose raw logits mean something only up to a per-layer constant.
 
 Each entry into a sparse phase records the layers' supports
-(:mod:`neural.pruning.history`): :meth:`BlockPruner.history` counts the blocks
+(``neural.pruning.history``): :meth:`BlockPruner.history` counts the blocks
 swapped since the previous sparse phase and the overlap with the final support.
 """
 
@@ -103,7 +103,7 @@ class BlockPruner:
     ignore : str or sequence of str, default=()
         Regular expressions; layers whose dotted name fully matches stay dense.
     layers : sequence of str or dict, optional
-        Explicit layer config (see :mod:`neural.pruning.layers`); default every
+        Explicit layer config (see ``neural.pruning.layers``); default every
         ``Linear`` and ``Conv`` layer.
     scope : {"layer", "global"}, default="layer"
         Uniform per-layer sparsity, or one top-k over all pruned layers by the
@@ -330,7 +330,7 @@ class BlockPruner:
         tuple of SupportRecord
             Entry by entry, layer by layer: the blocks swapped in and out since
             the previous sparse phase and, after :meth:`finalize`, the Jaccard
-            overlap with the final support (:mod:`neural.pruning.history`).
+            overlap with the final support (``neural.pruning.history``).
 
         Examples
         --------

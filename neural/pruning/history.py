@@ -16,7 +16,7 @@ its results. This module records each pruned layer's support ``S_i`` at the
   (1 for two empty supports; ``None`` until training ends).
 
 The supports are kept as device tensors and counted only when asked
-(:meth:`SupportHistory.records`), so recording never synchronizes with the
+(``SupportHistory.records``), so recording never synchronizes with the
 device.
 """
 
@@ -65,7 +65,7 @@ class SupportRecord:
 
 @dataclass(frozen=True)
 class SupportSummary:
-    """One layer's support changes over a run (the rows of :meth:`summarize`).
+    """One layer's support changes over a run (the rows of ``summarize``).
 
     Attributes
     ----------

@@ -3,9 +3,9 @@
 One TOML file per (experiment, method): ``imagenet_{magnitude,powerprop,acdc,
 sapp}``, ``criteo_{...}`` and ``mnist1d_{magnitude,acdc,sapp}``, each with a
 ``:quick`` variant (a small model on synthetic data, minutes on a CPU).
-:func:`load_recipe` resolves and validates one (:mod:`neural.recipes.recipe`),
-:mod:`neural.recipes.build` turns it into a model, data and a pruner factory,
-:mod:`neural.recipes.run` trains and :mod:`neural.recipes.trained` evaluates and
+:func:`load_recipe` resolves and validates one (``neural.recipes.recipe``),
+``neural.recipes.build`` turns it into a model, data and a pruner factory,
+``neural.recipes.run`` trains and ``neural.recipes.trained`` evaluates and
 exports, as ``sapp train``, ``sapp eval`` and ``sapp export`` do.
 """
 

@@ -1,10 +1,10 @@
 """From a recipe to the objects a run needs: model, data, pruner factory, inputs.
 
-* :func:`build_model`: ``[model]`` through :data:`~neural.recipes.schema.MODELS`.
+* :func:`build_model`: ``[model]`` through ``neural.recipes.schema.MODELS``.
 * :func:`build_dataset`: one split of ``[data]``: ImageNet as ImageFolder trees
   (``train_transform`` / ``eval_transform`` at ``image_size``), Criteo caches
   (:class:`~neural.data.criteo.CriteoDataset`), MNIST-1D generated in memory.
-  Synthetic kinds read a folder that :func:`ensure_synthetic_data` writes once
+  Synthetic kinds read a folder that ``ensure_synthetic_data`` writes once
   (deterministically, with a ``synthetic.json`` record of its settings).
 * :func:`pruner_factory`: ``(model, optimizer, total_steps) -> neural.prune(...)``
   with ``[prune]``'s options, for :class:`~neural.train.Trainer`.
@@ -215,7 +215,7 @@ def build_dataset(recipe, split: str, root=None):
     recipe : Recipe
     split : {"train", "val"}
     root : path, optional
-        The data folder (:func:`data_root`); not used by MNIST-1D.
+        The data folder (``data_root``); not used by MNIST-1D.
 
     Returns
     -------
@@ -277,7 +277,7 @@ def pruner_options(recipe, total_steps: int) -> dict:
 
 
 def pruner_factory(recipe):
-    """``(model, optimizer, total_steps) -> pruner``, as :class:`Trainer` takes it.
+    """``(model, optimizer, total_steps) -> pruner``, as :class:`.Trainer` takes it.
 
     Examples
     --------

@@ -14,7 +14,7 @@ recipe ``R`` is resolved (:func:`load_recipe`):
 3. with ``:quick`` the ``[quick]`` table is deep-merged over the rest (a small
    model on synthetic data, a few hundred steps);
 4. overrides (``train.lr = 0.1``; the CLI's ``--set`` and flags) are set in order;
-5. every table is checked (:mod:`neural.recipes.schema`), then the model against
+5. every table is checked (``neural.recipes.schema``), then the model against
    the data and the loss, and the pruner's layer selection is resolved on the
    model built on the ``meta`` device (no memory, no data needed).
 
@@ -183,8 +183,8 @@ def parse_assignment(text: str) -> tuple[str, object]:
 class Recipe:
     """A resolved, validated recipe: four tables with every default filled in.
 
-    Build one with :func:`load_recipe` (or :func:`recipe_from_dict`); the tables
-    are described in :mod:`neural.recipes.schema`.
+    Build one with :func:`load_recipe` (or ``recipe_from_dict``); the tables
+    are described in ``neural.recipes.schema``.
 
     Attributes
     ----------

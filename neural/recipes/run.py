@@ -159,7 +159,7 @@ def plan_training(
     ----------
     recipe : Recipe
     run_dir : path, optional
-        Default :func:`default_run_dir`. Without ``resume`` it must not exist or
+        Default ``default_run_dir(recipe)``. Without ``resume`` it must not exist or
         be empty.
     resume : bool, default=False
         Continue the run in ``run_dir`` (its ``recipe.toml`` must match, except

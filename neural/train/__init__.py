@@ -4,7 +4,7 @@
 map-style dataset, optionally with a pruner built by a factory
 ``(model, optimizer, total_steps) -> pruner`` (e.g. :func:`neural.prune`). Runs
 checkpoint atomically and resume bit for bit on the CPU; under ``torchrun`` they
-use ``DistributedDataParallel``. See :mod:`neural.train.trainer` for the order of
+use ``DistributedDataParallel``. See ``neural.train.trainer`` for the order of
 construction and what a checkpoint holds.
 """
 

@@ -4,7 +4,7 @@ r"""Data-parallel training under ``torchrun``: process group, DDP, collectives.
 starts N processes with ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK`` in their
 environment. :func:`init_distributed`
 reads them, joins the process group (NCCL on CUDA, Gloo on the CPU) and picks
-the rank's device; :func:`wrap_model` wraps the model in
+the rank's device; ``wrap_model`` wraps the model in
 ``DistributedDataParallel``, whose backward pass averages the gradients over
 the ranks, so every rank applies the same update to identical weights:
 
@@ -63,7 +63,7 @@ class DistributedContext:
         ``"nccl"`` or ``"gloo"`` when a process group is in use, else ``None``.
     owns_group : bool
         Whether :func:`init_distributed` created the group (and
-        :func:`shutdown` destroys it).
+        ``shutdown`` destroys it).
     """
 
     rank: int = 0

@@ -11,7 +11,7 @@ atomic. Only rank 0 writes.
 
 Tables a run produces once, at its end, go to sibling CSV files
 (:meth:`MetricsWriter.write_table`): the pruner's support history is
-``support.csv`` (:data:`SUPPORT_NAME`), one row per pruned layer per entry into
+``support.csv`` (``SUPPORT_NAME``), one row per pruned layer per entry into
 a sparse phase (:class:`~neural.pruning.SupportRecord`).
 """
 
@@ -201,7 +201,7 @@ class MetricsWriter:
         Parameters
         ----------
         name : str
-            File name, e.g. :data:`SUPPORT_NAME`.
+            File name, e.g. ``SUPPORT_NAME``.
         rows : sequence of dict
             Dicts with the same keys, which give the columns in order; ``None``
             is written as an empty cell.

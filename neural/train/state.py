@@ -3,17 +3,17 @@
 A checkpoint taken after step ``k`` stores (tensors and plain containers only,
 so it loads with ``torch.load(weights_only=True)``):
 
-=================  ===========================================================
-``model``          the unwrapped model's ``state_dict``: weights, and the
-                   parametrizations' masks and SA++ logits
-``optimizer``      momentum buffers / Adam moments, per-group options
-``scheduler``      the ``LambdaLR`` step and the schedule's fields
-``pruner``         the pruner's step, alive counts and configuration
-``position``       ``step``, and the ``(epoch, batch)`` of the next batch
+===================  =========================================================
+``model``            the unwrapped model's ``state_dict``: weights, and the
+                     parametrizations' masks and SA++ logits
+``optimizer``        momentum buffers / Adam moments, per-group options
+``scheduler``        the ``LambdaLR`` step and the schedule's fields
+``pruner``           the pruner's step, alive counts and configuration
+``position``         ``step``, and the ``(epoch, batch)`` of the next batch
 ``log_accumulator``  the open logging interval's loss sum and count
-``rng``            every rank's torch (CPU, CUDA), numpy and Python generators
-``config``         :meth:`TrainConfig.to_dict`
-=================  ===========================================================
+``rng``              every rank's torch (CPU, CUDA), numpy and Python generators
+``config``           :meth:`TrainConfig.to_dict`
+===================  =========================================================
 
 Why a resumed run ends bit-identical to an uninterrupted one (on the CPU): the
 trajectory after step ``k`` is a function of that state and nothing else. The

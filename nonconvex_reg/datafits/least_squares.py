@@ -6,7 +6,8 @@ flattening of a ``(n_features_in, K)`` coefficient matrix ``B``:
 
     L(beta) = ||Y - X B||_F^2 / (2 n_samples) + ridge / 2 * ||beta||_2^2.
 
-Dual point and conjugate (standard Fenchel calculus; see :mod:`.base`):
+Dual point and conjugate (standard Fenchel calculus; see
+:mod:`nonconvex_reg.datafits.base`):
 
     theta = (Y - X B) / n_samples,
     -F^*(-theta) = <theta, Y> - n_samples / 2 * ||theta||_F^2    (every theta).

@@ -17,9 +17,10 @@ with ``H(p) = -p log p`` and ``H(0) = 0``; outside the domain ``-F^* = -inf``. T
 conjugates are the standard ones of the binary and multiclass log-sum-exp (Fenchel
 calculus, derived here). Curvature: the per-sample Hessian is at most 1/4 (binary)
 and 1/2 in spectral norm (``diag(p) - p p^T``, multinomial), which gives the
-constants of :meth:`lipschitz` and :meth:`lipschitz_group`. Neither loss has a
-uniform strong convexity constant (the multinomial loss is even invariant to adding
-one vector to every class, our observation), so ``strong_convexity() = ridge``.
+constants of :meth:`Datafit.lipschitz` and :meth:`Datafit.lipschitz_group`.
+Neither loss has a uniform strong convexity constant (the multinomial loss is even
+invariant to adding one vector to every class, our observation), so
+``strong_convexity() = ridge``.
 """
 
 from __future__ import annotations

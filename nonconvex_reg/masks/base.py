@@ -28,7 +28,7 @@ Declared attribute ``nonnegative_w``: whether :func:`~.minimize.minimize_masked`
 keeps ``w >= 0``. That loses nothing when the mask is odd in ``w`` (``w_T beta_T``:
 the sign moves into ``beta``) and makes ``|w|`` smooth on the feasible set.
 
-:class:`ScalarGroupMask` implements the whole method set for masks of the form
+``ScalarGroupMask`` implements the whole method set for masks of the form
 ``u_T = m(w_T) beta_T`` with ``P = sum_T r(w_T) + c ||beta||^2`` from five scalar
 functions; the chain rule gives (derived here)
 

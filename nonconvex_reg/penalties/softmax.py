@@ -28,7 +28,7 @@ Shape facts: q is increasing but neither convex nor concave, and *not subadditiv
 observation; arXiv:2402.17902 does not discuss it).
 
 The prox has no closed form and phi can have two local minima; since q'' is
-monotone on ``[0, b_m]`` and on ``[b_m, inf)``, :func:`certified_prox` finds the
+monotone on ``[0, b_m]`` and on ``[b_m, inf)``, ``certified_prox`` finds the
 global minimizer with the single breakpoint ``b_m``.
 """
 
@@ -67,10 +67,6 @@ class SoftmaxPenalty(GroupPenalty):
         True.
     is_convex, is_concave, is_subadditive : bool
         False.
-
-    See Also
-    --------
-    nonconvex_reg.penalties._scalar_prox.certified_prox : the prox solver.
 
     Notes
     -----
@@ -118,5 +114,5 @@ class SoftmaxPenalty(GroupPenalty):
         return np.sqrt(0.5 * w) * np.exp(0.5 * w)
 
     def prox(self, a, step) -> np.ndarray:
-        """Certified global prox (:func:`certified_prox` with breakpoint ``b_m``)."""
+        """Certified global prox (``certified_prox`` with breakpoint ``b_m``)."""
         return certified_prox(self, a, step, (CURVATURE_BREAKPOINT,))

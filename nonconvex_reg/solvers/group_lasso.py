@@ -5,7 +5,7 @@
 Working sets, an inner proximal Newton solver, and certified stopping:
 
 1. At the current point compute the duality gap (one product ``X B`` and one
-   ``X^T theta``, :func:`~nonconvex_reg.solvers.optimality.group_lasso_primal_dual`).
+   ``X^T theta``, ``nonconvex_reg.solvers.optimality.group_lasso_primal_dual``).
    Stop when ``gap <= tol * P(beta)``; since ``gap >= P(beta) - P*``, the relative
    suboptimality is then at most ``tol / (1 - tol)``.
 2. Otherwise build a working set: the current support plus the groups whose dual
@@ -14,13 +14,13 @@ Working sets, an inner proximal Newton solver, and certified stopping:
    the set at least doubles the support.
 3. Solve the problem restricted to the working set (``datafit.restrict``) until
    its own gap is below ``0.01`` times the outer gap, by proximal Newton steps
-   (:mod:`._prox_newton`) whose quadratic models are minimized by block coordinate
-   descent with per-group curvatures and Anderson extrapolation (:mod:`._bcd`). For
+   (``_prox_newton``) whose quadratic models are minimized by block coordinate
+   descent with per-group curvatures and Anderson extrapolation (``_bcd``). For
    the squared loss this is BCD on the restricted problem itself. Per-group steps
    keep their length when the working set has more columns than samples, where a
    full-gradient step ``1 / ||X_S||^2`` becomes short.
 4. After convergence, certify every group as zero or nonzero
-   (:func:`~nonconvex_reg.solvers.optimality.certify_group_lasso_support`: gap-safe
+   (``nonconvex_reg.solvers.optimality.certify_group_lasso_support``: gap-safe
    spheres for zeros, restricted strong convexity for nonzeros); groups certified
    zero are set to exactly zero, and if a group stays uncertain the tolerance is
    tightened (down to ``1e-13``) while that can still certify it (a zero group

@@ -10,12 +10,12 @@ otherwise (a first-order stationary point).
 Inverse form: the penalty does not separate over groups. Each step linearizes the
 outer ``q^{-1}`` at the current point, which turns the penalty into the sum form
 with weight ``w = lam / q'(q^{-1}(sum_g q(a_g)))`` (derived here; see
-:mod:`.objectives`), takes one proximal gradient step on that sum form, and
+``objectives``), takes one proximal gradient step on that sum form, and
 backtracks the step until objective (1) decreases. A fixed point satisfies the
 first-order conditions of (1).
 
 Stopping, both forms: the largest per-group KKT residual
-(:func:`~.optimality.kkt_residual`) is at most ``tol * tau`` with
+(``optimality.kkt_residual``) is at most ``tol * tau`` with
 ``tau = max_g ||grad_g L(0)||``, the natural gradient scale of the problem.
 These are *local* methods for nonconvex q; :func:`~.global_min.global_minimum`
 is the global one.

@@ -3,9 +3,9 @@
 A :class:`SolverResult` carries the solution, its objective value, the support read
 from optimality conditions (never from a threshold), the certificate that stopped
 the solver (duality gap or KKT residual) and a status drawn from
-:data:`STATUS_MESSAGES`, so that non-convergence is visible in the result and never
+``STATUS_MESSAGES``, so that non-convergence is visible in the result and never
 silent. The status machinery (the table check, ``message`` and the
-:class:`ConvergenceWarning` of a give-up) is the public base :class:`StatusResult`,
+:class:`ConvergenceWarning` of a give-up) is the public base ``StatusResult``,
 for any result type with a status table of its own (``omp.OMPResult`` is one).
 """
 
@@ -93,7 +93,7 @@ class StatusResult(ABC):
         """The numbers the warning quotes, as ``name=value, ...``."""
 
     def warn_if_not_converged(self, solver: str) -> None:
-        """Emit a :class:`ConvergenceWarning` naming ``solver`` if it gave up."""
+        """Emit a :class:`~nonconvex_reg.ConvergenceWarning` if ``solver`` gave up."""
         if not self.converged:
             warnings.warn(
                 f"{solver}: {self.message} ({self._evidence()}).",
@@ -115,7 +115,7 @@ class SolverResult(StatusResult):
     support : ndarray of int
         Ids of the nonzero groups, certified where ``status`` says so.
     status : str
-        A key of :data:`STATUS_MESSAGES`.
+        A key of ``STATUS_MESSAGES``.
     n_iter : int
         Iterations of the outermost loop.
     kkt_residual : float

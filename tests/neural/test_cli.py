@@ -86,11 +86,22 @@ def _same_figure(printed: str, written: str) -> bool:
     )
 
 
-def test_readme_verify_excerpt_is_what_verify_prints(verify_json):
+ROOT = Path(__file__).resolve().parents[2]
+EXCERPT_MARK = "Excerpt of `sapp verify` (seed 0):"
+# The README and the documentation's pages (issue 21 moves the excerpt there).
+PAGES_WITH_EXCERPT = [
+    path
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    if EXCERPT_MARK in path.read_text(encoding="utf-8")
+]
+
+
+@pytest.mark.parametrize("page", PAGES_WITH_EXCERPT, ids=lambda p: p.name)
+def test_verify_excerpt_is_what_verify_prints(verify_json, page):
     # issue #16: every README figure is printed by a command.
     _, payload = verify_json
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    excerpt = readme.split("Excerpt of `sapp verify` (seed 0):")[1].split("```")[1]
+    text = page.read_text(encoding="utf-8")
+    excerpt = text.split(EXCERPT_MARK)[1].split("```")[1]
     lines = [line for line in excerpt.strip().splitlines()[1:] if line != "..."]
     *rows, total = lines
     n_ok, n_checks = payload["n_ok"], payload["n_checks"]
@@ -107,6 +118,27 @@ def test_readme_verify_excerpt_is_what_verify_prints(verify_json):
         assert len(matches) == 1, row
         assert _same_figure(matches[0]["figure"], figure), (matches[0]["figure"], row)
         assert ok == ("yes" if matches[0]["ok"] else "NO")
+
+
+def test_an_excerpt_of_verify_is_published():
+    assert PAGES_WITH_EXCERPT
+
+
+def _theory_map_check_names() -> set[str]:
+    """The check names of the last column of docs/theory_map.md's tables."""
+    names = set()
+    for line in (ROOT / "docs" / "theory_map.md").read_text().splitlines():
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+        if line.startswith("|") and len(cells) == 4 and cells[0] != "paper":
+            names |= set(re.findall(r"`([^`]+)`", cells[3]))
+    return names
+
+
+def test_theory_map_matches_a_real_verify_run(verify_json):
+    # issue 21: every check the theory map names is printed by sapp verify, and
+    # every check sapp verify prints is on the map.
+    _, payload = verify_json
+    assert _theory_map_check_names() == {row["check"] for row in payload["checks"]}
 
 
 def test_verify_json_reports_theorem_1_1_expected_and_observed(verify_json):
