@@ -4,8 +4,9 @@ One module (or subpackage) per benchmark: :mod:`~benchmarks.pruning`,
 :mod:`~benchmarks.solvers`, :mod:`~benchmarks.overhead` (with
 :mod:`~benchmarks.step_time`), :mod:`~benchmarks.speed`,
 :mod:`~benchmarks.group_ompr`, :mod:`~benchmarks.export`,
-:mod:`~benchmarks.criteo_loader`, :mod:`~benchmarks.planted_teacher` and
-:mod:`~benchmarks.startup`; :mod:`~benchmarks.registry` lists them for the CLI.
+:mod:`~benchmarks.criteo_loader`, :mod:`~benchmarks.planted_teacher`,
+:mod:`~benchmarks.sparse` and :mod:`~benchmarks.startup`;
+:mod:`~benchmarks.registry` lists them for the CLI.
 Each writes Markdown, JSON and PNG results through :mod:`benchmarks.results`,
 which also holds the run metadata every record carries and the one Markdown
 table helper. ``benchmarks`` may import ``nonconvex_reg``, ``omp`` and

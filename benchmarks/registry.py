@@ -66,6 +66,12 @@ VERBS = {
             "exported layer and whole, for each batch size, in one run",
         ),
         BenchVerb(
+            "sparse",
+            "benchmarks.sparse.cli",
+            "scipy.sparse designs: group LASSO vs skglm (n=5,000, p=100,000), "
+            "n=100,000 x p=1,000,000 with peak RSS, group OMPR vs abess, growth",
+        ),
+        BenchVerb(
             "omp",
             "benchmarks.group_ompr",
             "group OMPR vs abess and scikit-learn OMP on planted instances; "

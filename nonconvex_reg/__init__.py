@@ -6,7 +6,7 @@ supports, a cvxpy oracle, and numerical checks of Lemmas 2.1-2.5 and Theorem 1.1
 """
 
 from .datafits import Datafit, LeastSquares, Logistic, Multinomial, MultiResponse
-from .datasets import Problem, make_problem
+from .datasets import Problem, make_problem, make_sparse_design
 from .groups import Groups
 from .masks import (
     GroupMask,
@@ -76,6 +76,7 @@ __all__ = [
     "global_minimum",
     "group_prox",
     "make_problem",
+    "make_sparse_design",
     "minimize_masked",
     "solve_group_lasso",
     "solve_penalized",

@@ -20,10 +20,16 @@ penalties(subadditive=None)
     hyperparameters from its ``ranges``; ``subadditive=True`` keeps those Theorem
     1.1 covers, ``False`` the negative controls (by the declared
     ``is_subadditive``).
-problems(kinds, max_groups)
+problems(kinds, max_groups, sparse=False)
     Well-conditioned problems of each datafit (``n_samples`` at least three times
     the columns of ``X``, ``ridge`` in [1e-2, 1]), whose strong-convexity constant
-    ``problem.datafit.strong_convexity() >= ridge > 0`` is known.
+    ``problem.datafit.strong_convexity() >= ridge > 0`` is known. ``sparse=True``
+    draws a scipy.sparse CSC design with a density in [0.2, 0.8], ``None``
+    either storage.
+twin_problems(kinds, max_groups)
+    Pairs ``(dense, sparse)`` of the same problem: one seed, the same values of
+    ``X`` stored as an array and as a CSC matrix, for tests that both storages
+    agree.
 lams_near_tau(problem)
     ``lam = (1 - margin) tau`` with ``margin`` in [1e-3, 5e-2], the regime of
     Theorem 1.1.
@@ -46,7 +52,14 @@ from .masks import IdentityMask, L1Mask, PowerPropMask, SoftmaxMask
 from .penalties import PENALTY_REGISTRY
 from .solvers import tau
 
-__all__ = ["MASK_REGISTRY", "groups", "lams_near_tau", "penalties", "problems"]
+__all__ = [
+    "MASK_REGISTRY",
+    "groups",
+    "lams_near_tau",
+    "penalties",
+    "problems",
+    "twin_problems",
+]
 
 #: One instance of every mask family (powerprop at three exponents).
 MASK_REGISTRY = (
@@ -119,22 +132,44 @@ def penalties(subadditive: bool | None = None):
     return drawn.filter(lambda penalty: penalty.is_subadditive is subadditive)
 
 
-@st.composite
-def problems(draw, kinds=DATAFIT_KINDS, max_groups=5):
-    """A seeded, well-conditioned :class:`~nonconvex_reg.datasets.Problem`."""
+def _problem_settings(draw, kinds, max_groups):
+    """Keyword arguments of :func:`~nonconvex_reg.datasets.make_problem`."""
     kind = draw(st.sampled_from(tuple(kinds)))
     n_groups = draw(st.integers(2, max_groups))
     group_size = draw(st.integers(1, 3))
     n_features_in = n_groups * group_size
-    return make_problem(
-        kind,
-        n_samples=draw(st.integers(3 * n_features_in, 6 * n_features_in)),
-        n_groups=n_groups,
-        group_size=group_size,
-        n_active=draw(st.integers(1, n_groups)),
-        ridge=draw(st.floats(1e-2, 1.0)),
-        seed=draw(st.integers(0, 2**31 - 1)),
-    )
+    return {
+        "kind": kind,
+        "n_samples": draw(st.integers(3 * n_features_in, 6 * n_features_in)),
+        "n_groups": n_groups,
+        "group_size": group_size,
+        "n_active": draw(st.integers(1, n_groups)),
+        "ridge": draw(st.floats(1e-2, 1.0)),
+        "seed": draw(st.integers(0, 2**31 - 1)),
+    }
+
+
+@st.composite
+def problems(draw, kinds=DATAFIT_KINDS, max_groups=5, sparse=False):
+    """A seeded, well-conditioned :class:`~nonconvex_reg.datasets.Problem`.
+
+    ``sparse``: False (dense Gaussian design), True (CSC design with a density
+    in [0.2, 0.8]) or None (either).
+    """
+    settings = _problem_settings(draw, kinds, max_groups)
+    if sparse is None:
+        sparse = draw(st.booleans())
+    if sparse:
+        settings.update(density=draw(st.floats(0.2, 0.8)), sparse=True)
+    return make_problem(**settings)
+
+
+@st.composite
+def twin_problems(draw, kinds=DATAFIT_KINDS, max_groups=5):
+    """``(dense, sparse)``: one problem with its design stored both ways."""
+    settings = _problem_settings(draw, kinds, max_groups)
+    settings["density"] = draw(st.floats(0.2, 0.8))
+    return (make_problem(**settings), make_problem(**settings, sparse=True))
 
 
 def lams_near_tau(problem):

@@ -20,13 +20,24 @@ prices a swap exactly without changing the fit.
 A Schur complement that is not numerically positive definite (collinear
 columns; more support rows than samples without ridge) gets a relative jitter
 of ``1e-10`` on its diagonal, counted in ``n_jittered``.
+
+Memory grows with the support, never with ``n_features``: the factors take
+``O(m^2)`` for ``m`` support rows, plus ``X^T y`` (one entry per column). A
+dense design keeps a copy of the support's columns, ``O(n m)``, for BLAS
+products; a sparse (CSC) design keeps their indices only and slices them from
+X when needed, ``O(nnz)`` of those columns per product, with the Gram blocks
+formed as sparse products (a support block at density 1e-3 holds a thousandth
+of the dense copy's values).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.linalg import LinAlgError, cholesky, solve_triangular
 from scipy.linalg.lapack import dpotri as potri
+
+from nonconvex_reg.design import gram, rmatmul
 
 from ._refit_base import Refit, coefficient_layout
 
@@ -63,7 +74,7 @@ class QuadraticRefit(Refit):
         self._n = datafit.n_samples
         self._ridge = datafit.ridge
         self._Y = datafit.y.reshape(self._n, n_outputs)
-        self._b = (self._X.T @ self._Y) / self._n  # X^T y_o / n per column and o
+        self._b = rmatmul(self._X, self._Y) / self._n  # X^T y_o / n per column and o
         self._offset = float(np.sum(self._Y * self._Y)) / (2 * self._n)
         self._n_outputs = n_outputs
         # Rows of B (columns of X) and flat coordinates of each group, per output.
@@ -74,7 +85,12 @@ class QuadraticRefit(Refit):
             self._rows.append([(columns[c], c) for c in per_output])
         capacity = min(datafit.X.shape[1], _INITIAL_CAPACITY)
         self._factor = [np.zeros((capacity, capacity)) for _ in range(n_outputs)]
-        self._columns = [np.zeros((self._n, capacity)) for _ in range(n_outputs)]
+        # The support's columns of X in stack order, along the last axis: their
+        # values (dense X) or their indices (sparse X).
+        self._sparse = sp.issparse(self._X)
+        stack_shape = (capacity,) if self._sparse else (self._n, capacity)
+        stack_dtype = np.intp if self._sparse else np.float64
+        self._columns = [np.zeros(stack_shape, stack_dtype) for _ in range(n_outputs)]
         self._z = [np.zeros(capacity) for _ in range(n_outputs)]
         self._size = [0] * n_outputs
         self._sizes = []  # per pushed group: rows added per output
@@ -93,12 +109,12 @@ class QuadraticRefit(Refit):
             self._reserve(o, m + s)
             C, Xs, z = self._factor[o], self._columns[o], self._z[o]
             Xg = self._X[:, rows]
-            block = (Xg.T @ Xg) / self._n + self._ridge * np.eye(s)
+            block = gram(Xg) / self._n + self._ridge * np.eye(s)
             b_new = self._b[rows, o]
             if m:
                 cross = solve_triangular(
                     C[:m, :m],
-                    (Xs[:, :m].T @ Xg) / self._n,
+                    gram(self._stacked(o, m), Xg) / self._n,
                     lower=True,
                     check_finite=False,
                 ).T
@@ -109,7 +125,7 @@ class QuadraticRefit(Refit):
             z[m : m + s] = solve_triangular(
                 C[m : m + s, m : m + s], b_new, lower=True, check_finite=False
             )
-            Xs[:, m : m + s] = Xg
+            Xs[..., m : m + s] = rows if self._sparse else Xg
             self._size[o] = m + s
         self._sizes.append(added)
         self.order = (*self.order, int(g))
@@ -150,7 +166,7 @@ class QuadraticRefit(Refit):
                 C[a : m - (e - a), :a] = C[e:m, :a]
                 C[a : m - (e - a), a : m - (e - a)] = trailing
                 z[a : m - (e - a)] = z_tail
-                Xs[:, a : m - (e - a)] = Xs[:, e:m]
+                Xs[..., a : m - (e - a)] = Xs[..., e:m]
             self._size[o] = m - (e - a)
         del self._sizes[position]
         self.order = self.order[:position] + self.order[position + 1 :]
@@ -178,11 +194,17 @@ class QuadraticRefit(Refit):
         m = self._size[o]
         factor = np.zeros((new, new))
         factor[:m, :m] = self._factor[o][:m, :m]
-        columns = np.zeros((self._n, new))
-        columns[:, :m] = self._columns[o][:, :m]
+        stack = self._columns[o]
+        columns = np.zeros((*stack.shape[:-1], new), stack.dtype)
+        columns[..., :m] = stack[..., :m]
         z = np.zeros(new)
         z[:m] = self._z[o][:m]
         self._factor[o], self._columns[o], self._z[o] = factor, columns, z
+
+    def _stacked(self, o, m):
+        """The first ``m`` stacked support columns of output ``o``."""
+        stack = self._columns[o]
+        return self._X[:, stack[:m]] if self._sparse else stack[:, :m]
 
     def _cholesky(self, block):
         """Lower Cholesky factor, with the documented jitter if not PD."""
@@ -304,8 +326,8 @@ class QuadraticRefit(Refit):
         residual = -self._Y.copy()
         for o, values in enumerate(self._solution()):
             if values.size:
-                residual[:, o] += self._columns[o][:, : values.size] @ values
-        gradient = (self._X.T @ residual).ravel() / self._n
+                residual[:, o] += self._stacked(o, values.size) @ values
+        gradient = rmatmul(self._X, residual).ravel() / self._n
         if self._ridge:
             gradient += self._ridge * self.coef()
         return gradient

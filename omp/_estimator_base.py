@@ -32,11 +32,16 @@ from nonconvex_reg import Groups
 from .greedy import INIT_STRATEGIES
 
 __all__ = [
+    "SPARSE_FORMATS",
     "COMMON_CONSTRAINTS",
     "OMPR_CONSTRAINTS",
     "GroupSearchEstimator",
     "coordinate_groups",
 ]
+
+#: Sparse formats ``fit`` and ``predict`` take as they are; scikit-learn converts
+#: any other (dok, lil, ...) to the first, CSC, which the datafits keep.
+SPARSE_FORMATS = ("csc", "csr", "coo")
 
 #: Constraints of the parameters every estimator has.
 COMMON_CONSTRAINTS = {
@@ -131,5 +136,14 @@ class GroupSearchEstimator(BaseEstimator):
     def _linear_scores(self, X) -> np.ndarray:
         """``X @ coef_.T + intercept_`` for a fitted estimator."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False)
+        X = validate_data(self, X, reset=False, accept_sparse=SPARSE_FORMATS)
         return X @ self.coef_.T + self.intercept_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = self._accepts_sparse()
+        return tags
+
+    def _accepts_sparse(self) -> bool:
+        """Whether ``fit`` takes a sparse ``X`` with the current parameters."""
+        return True

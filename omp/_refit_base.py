@@ -26,9 +26,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.linalg.blas import dsyrk as syrk
 from scipy.linalg.lapack import dpotrf as potrf
 from scipy.linalg.lapack import dpotri as potri
+
+from nonconvex_reg.design import gram as design_gram
 
 __all__ = ["Refit", "coefficient_layout", "restricted_predictor"]
 
@@ -44,27 +47,30 @@ def coefficient_layout(datafit):
 
 
 def _weighted_gram(left, left_outputs, right, right_outputs, blocks):
-    """``sum_n X[n, l] X[n, r] blocks[n, o_l, o_r]`` for the given columns."""
+    """``sum_n X[n, l] X[n, r] blocks[n, o_l, o_r]`` for the given columns.
+
+    Dense or sparse columns; the result is a dense array.
+    """
     n_outputs = blocks.shape[1]
     if n_outputs == 1:
         # Single-output case: one weighted product.
-        return (left * blocks[:, 0, 0][:, None]).T @ right
+        return design_gram(left, right, blocks[:, 0, 0])
     gram = np.zeros((left.shape[1], right.shape[1]))
     for a in range(n_outputs):
         rows = left_outputs == a
         for b in range(n_outputs):
             cols = right_outputs == b
             if rows.any() and cols.any():
-                gram[np.ix_(rows, cols)] = (
-                    left[:, rows] * blocks[:, a, b][:, None]
-                ).T @ right[:, cols]
+                gram[np.ix_(rows, cols)] = design_gram(
+                    left[:, rows], right[:, cols], blocks[:, a, b]
+                )
     return gram
 
 
 def _symmetric_gram(columns, outputs, blocks):
     """:func:`_weighted_gram` of ``columns`` with itself; lower triangle only."""
-    if blocks.shape[1] == 1:
-        # Single-output case: one symmetric rank-n update (BLAS syrk).
+    if blocks.shape[1] == 1 and not sp.issparse(columns):
+        # Dense single-output case: one symmetric rank-n update (BLAS syrk).
         return syrk(1.0, columns * np.sqrt(blocks[:, 0, 0])[:, None], trans=1, lower=1)
     return _weighted_gram(columns, outputs, columns, outputs, blocks)
 
@@ -73,7 +79,7 @@ def restricted_predictor(columns, outputs, values, n_outputs):
     """``Z = X B`` of the coefficients ``values`` on the given columns of ``X``."""
     if n_outputs == 1:
         return columns @ values
-    Z = np.zeros((len(columns), n_outputs))
+    Z = np.zeros((columns.shape[0], n_outputs))
     for o in range(n_outputs):
         mask = outputs == o
         Z[:, o] = columns[:, mask] @ values[mask]
@@ -96,6 +102,16 @@ def _inverse(matrix):
             return np.tril(inverse) + np.tril(inverse, -1).T
         # Rank-deficient case: collinear columns or too few samples.
         jitter = _JITTER * scale if jitter == 0.0 else 10.0 * jitter
+
+
+def _diagonal_blocks(columns, weights, count, size):
+    """The ``count`` diagonal ``size x size`` blocks of ``columns^T W columns``."""
+    if sp.issparse(columns):
+        # Sparse case: the whole (small) weighted Gram, then its diagonal blocks.
+        full = design_gram(columns, weights=weights).reshape(count, size, count, size)
+        return full[np.arange(count), :, np.arange(count), :]
+    scaled = (columns * np.sqrt(weights)[:, None]).reshape(-1, count, size)
+    return np.einsum("nca,ncb->cab", scaled, scaled)
 
 
 class Refit(ABC):
@@ -248,10 +264,7 @@ class Refit(ABC):
         if blocks.shape[1] == 1 and np.all(sizes == sizes[0]):
             # Single-output, equal-size case: batched products and inversions.
             size, count = int(sizes[0]), sizes.size
-            scaled = (X_new * np.sqrt(blocks[:, 0, 0])[:, None]).reshape(
-                -1, count, size
-            )
-            gram = np.einsum("nca,ncb->cab", scaled, scaled)
+            gram = _diagonal_blocks(X_new, blocks[:, 0, 0], count, size)
             cross = crosses.T.reshape(count, size, -1)
             U = Us.T.reshape(count, size, -1)
             schur = gram - np.einsum("cam,cbm->cab", cross, U)

@@ -11,16 +11,24 @@ in ``omp._estimator_base``.
 
 * Regressors: ``L = ||Y - X B||^2 / (2 n) + ridge/2 ||B||^2`` (LeastSquares, or
   MultiResponse for 2-D ``y``); ``fit_intercept`` centers ``X`` and ``y``, which
-  for a squared loss is the same as an unpenalized intercept.
+  for a squared loss is the same as an unpenalized intercept. Centering would
+  fill a sparse ``X``, so sparse input asks for ``fit_intercept=False``.
 * Classifier: logistic loss (two classes, labels mapped to -1/+1) or
   multinomial loss (more classes). ``fit_intercept`` appends a column of ones
   as a group that the search keeps and never drops (``keep``), with the ridge
-  applied to it like to every coefficient.
+  applied to it like to every coefficient; a sparse ``X`` stays sparse (the
+  column adds ``n_samples`` stored values).
+
+``X`` may be a ``scipy.sparse`` matrix of dtype float32 or float64 (any format;
+the datafits convert it to CSC once, see :mod:`nonconvex_reg.design`). Memory
+and time then follow :func:`~omp.group_ompr`: ``O(nnz(X) + n_samples +
+n_features)`` memory besides the support's refit, ``O(nnz(X))`` per round.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import expit, softmax
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.utils.multiclass import check_classification_targets
@@ -31,6 +39,7 @@ from nonconvex_reg import Groups, LeastSquares, Logistic, Multinomial, MultiResp
 from ._estimator_base import (
     COMMON_CONSTRAINTS,
     OMPR_CONSTRAINTS,
+    SPARSE_FORMATS,
     GroupSearchEstimator,
     coordinate_groups,
 )
@@ -58,12 +67,20 @@ class _GroupRegressor(RegressorMixin, GroupSearchEstimator):
         -------
         self
         """
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True)
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
+                             accept_sparse=SPARSE_FORMATS)
+        if sp.issparse(X) and self.fit_intercept:
+            raise ValueError(
+                "`X` is sparse and `fit_intercept=True`: centering X would fill "
+                "it. Pass fit_intercept=False, with y centered or a column of "
+                "ones in X as its own group."
+            )
         y = y.astype(np.float64)
         self._resolve_groups(X.shape[1])
         X_offset = X.mean(axis=0) if self.fit_intercept else np.zeros(X.shape[1])
         y_offset = y.mean(axis=0) if self.fit_intercept else np.zeros(y.shape[1:])
-        Xc, yc = X - X_offset, y - y_offset
+        Xc = X - X_offset if self.fit_intercept else X
+        yc = y - y_offset
         n_targets = 1 if y.ndim == 1 else y.shape[1]
         datafit = (
             LeastSquares(Xc, yc, ridge=self.ridge)
@@ -78,6 +95,10 @@ class _GroupRegressor(RegressorMixin, GroupSearchEstimator):
         self.intercept_ = y_offset - X_offset @ self.coef_.T
         self._store_result(result, result.support)
         return self
+
+    def _accepts_sparse(self) -> bool:
+        """Sparse ``X`` only without an intercept (centering would fill it)."""
+        return not self.fit_intercept
 
     def predict(self, X):
         """``X @ coef_.T + intercept_``.
@@ -153,6 +174,16 @@ class GroupOMPRegressor(_GroupRegressor):
     omp.group_omp : the algorithm.
     sklearn.linear_model.OrthogonalMatchingPursuit : singleton groups.
 
+    Notes
+    -----
+    ``X`` may be dense or a ``scipy.sparse`` matrix (float32 or float64; any
+    format, converted to CSC once), the latter with ``fit_intercept=False``
+    (centering would fill it). Time and memory are those of
+    :func:`~omp.group_omp` (see its Notes): ``O(nnz(X))`` per step, memory
+    ``O(nnz(X) + n_samples + n_features)`` plus the refit on the selected
+    groups, which grows with ``n_groups``, not with ``n_features``. A dense
+    ``X`` is copied once (centered).
+
     Examples
     --------
     >>> import numpy as np
@@ -224,6 +255,16 @@ n_features_in_
     --------
     omp.group_ompr : the algorithm.
 
+    Notes
+    -----
+    ``X`` may be dense or a ``scipy.sparse`` matrix (float32 or float64; any
+    format, converted to CSC once), the latter with ``fit_intercept=False``
+    (centering would fill it). Time and memory are those of
+    :func:`~omp.group_ompr` (see its Notes): ``O(nnz(X))`` per step, memory
+    ``O(nnz(X) + n_samples + n_features)`` plus the refit on the selected
+    groups, which grows with ``n_groups``, not with ``n_features``. A dense
+    ``X`` is copied once (centered).
+
     Examples
     --------
     >>> import numpy as np
@@ -294,6 +335,15 @@ class GroupOMPRClassifier(_GroupOMPRSearch, ClassifierMixin, GroupSearchEstimato
     --------
     omp.group_ompr : the algorithm.
 
+    Notes
+    -----
+    ``X`` may be dense or a ``scipy.sparse`` matrix (float32 or float64; any
+    format, converted to CSC once); the intercept column keeps it sparse. Time
+    and memory are those of :func:`~omp.group_ompr` (see its Notes): Newton
+    refits on the selected groups' columns only, ``O(nnz(X))`` per round for
+    the scores, memory ``O(nnz(X) + (n_samples + n_features) K)`` plus the
+    refit, which grows with ``n_groups``, not with ``n_features``.
+
     Examples
     --------
     >>> import numpy as np
@@ -349,7 +399,7 @@ class GroupOMPRClassifier(_GroupOMPRSearch, ClassifierMixin, GroupSearchEstimato
         -------
         self
         """
-        X, y = validate_data(self, X, y)
+        X, y = validate_data(self, X, y, accept_sparse=SPARSE_FORMATS)
         check_classification_targets(y)
         self.classes_, labels = np.unique(y, return_inverse=True)
         n_classes = len(self.classes_)
@@ -363,7 +413,12 @@ class GroupOMPRClassifier(_GroupOMPRSearch, ClassifierMixin, GroupSearchEstimato
         columns = [self.groups_[g] for g in range(self.groups_.n_groups)]
         design = X
         if self.fit_intercept:
-            design = np.hstack([X, np.ones((X.shape[0], 1))])
+            ones = np.ones((X.shape[0], 1), X.dtype if sp.issparse(X) else None)
+            design = (
+                sp.hstack([X, ones], format="csc")
+                if sp.issparse(X)
+                else np.hstack([X, ones])
+            )
             columns.append(np.array([n_features]))
         augmented = Groups.from_indices(columns, design.shape[1])
         n_outputs = 1 if n_classes == 2 else n_classes

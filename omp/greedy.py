@@ -370,6 +370,7 @@ def group_ompr(
     Parameters
     ----------
     datafit : Datafit
+        Any datafit; its design may be dense or scipy.sparse (see Notes).
     groups : Groups
     k : int
         Number of groups kept (``k'`` in Theorem B.3), in ``[0, n_groups]``.
@@ -424,6 +425,23 @@ def group_ompr(
 
     Notes
     -----
+    Time and memory, for ``n`` samples, ``p`` columns of X, groups of ``s``
+    columns, support size ``k`` and ``nnz`` stored values of X (``n p`` when
+    dense; a scipy.sparse design is read in place, never densified):
+
+    * once: ``X^T y``, ``O(nnz)``;
+    * per greedy step and per round: one gradient ``X^T r``, ``O(nnz)``, a
+      top-k over the group scores, ``O(n_groups)``, and refits on the
+      support's columns only: for squared losses a block Cholesky append,
+      ``O(nnz(X_S) + (k s)^2 s)`` (``O(n k s^2)`` when dense), for other
+      losses Newton steps on those columns;
+    * the widened rounds price ``n_wide * k`` swaps from one second-order
+      model, ``O((k s)^3 + n_wide s nnz(X_S))``.
+
+    Memory grows with ``k``, not ``p``: the refit's factors, ``O((k s)^2)``,
+    the support's columns (a dense copy, ``O(n k s)``, for dense X; their
+    indices for sparse X), plus ``O(n + p)`` vectors.
+
     Two starts and three candidates are the defaults because the loss landscape
     of best-subset selection at low signal-to-noise ratio has many local optima
     of the single-swap rule: in the issue-3 benchmark the second start, from

@@ -38,6 +38,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from nonconvex_reg import ConvergenceWarning
+from nonconvex_reg.design import gram as design_gram
 from nonconvex_reg.threads import with_thread_limit
 from nonconvex_reg.validation import check_int, check_scalar
 
@@ -99,9 +100,13 @@ class RestrictedConstants:
 
 
 def _coordinate_hessian(datafit):
-    """The constant Hessian ``(X^T X / n) (x) I_K + ridge I`` of a squared loss."""
+    """The constant Hessian ``(X^T X / n) (x) I_K + ridge I`` of a squared loss.
+
+    Dense ``(n_features, n_features)`` whatever the storage of X: the exact
+    constants enumerate supports, which only small problems allow.
+    """
     columns, outputs, _ = coefficient_layout(datafit)
-    gram = datafit.X.T @ datafit.X / datafit.n_samples
+    gram = design_gram(datafit.X) / datafit.n_samples
     hessian = gram[np.ix_(columns, columns)] * (outputs[:, None] == outputs[None, :])
     return hessian + datafit.ridge * np.eye(datafit.n_features)
 

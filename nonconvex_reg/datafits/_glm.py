@@ -29,41 +29,41 @@ from __future__ import annotations
 import copy
 
 import numpy as np
-from scipy.linalg import LinAlgError, eigh
 
+from ..design import (
+    column_set_squared_norms,
+    column_squared_norms,
+    matmul,
+    rmatmul,
+    smallest_gram_eigenvalue,
+    squared_spectral_norm,
+    take_columns,
+)
 from ..groups import Groups
-from ..validation import check_array, check_scalar
+from ..validation import check_scalar
 from .base import Datafit
 
 __all__: list[str] = []
-
-#: Below this fraction of nonzero coefficients, ``X beta`` uses only those columns.
-_SPARSE_PRODUCT_FRACTION = 0.2
 
 #: Absolute slack on the dual domain (entries of P in [0, 1]; rounding of theta).
 _DUAL_DOMAIN_TOL = 1e-10
 
 
-def _squared_spectral_norm(X) -> float:
-    """``||X||_2^2``: the top eigenvalue of the smaller Gram matrix (0 if empty)."""
-    if X.size == 0:
-        return 0.0
-    gram = X.T @ X if X.shape[1] <= X.shape[0] else X @ X.T
-    try:
-        top = eigh(gram, eigvals_only=True, subset_by_index=[gram.shape[0] - 1] * 2)[0]
-    except LinAlgError:
-        # LAPACK's subset driver (syevr) fails with "Internal Error" when every
-        # eigenvalue is equal, e.g. on an exactly orthogonal design (issue 3);
-        # the full symmetric solver has no such case.
-        top = np.linalg.eigvalsh(gram)[-1]
-    return float(max(top, 0.0))
+def check_rows(targets, name: str, X) -> None:
+    """Raise unless ``targets`` has as many rows (first axis) as the design ``X``.
 
-
-def _batched_squared_spectral_norms(X, column_sets) -> np.ndarray:
-    """``||X[:, cols]||_2^2`` for many column sets of one size, via batched Grams."""
-    blocks = X[:, column_sets].transpose(1, 0, 2)  # (n_sets, n_samples, size)
-    grams = np.matmul(blocks.transpose(0, 2, 1), blocks)
-    return np.maximum(np.linalg.eigvalsh(grams)[:, -1], 0.0)
+    Raises
+    ------
+    ValueError
+        Naming ``targets`` and ``X`` with both shapes.
+    """
+    shape = np.shape(targets)
+    if not shape or shape[0] != X.shape[0]:
+        wanted = (X.shape[0], *shape[1:])
+        raise ValueError(
+            f"`{name}` must have shape {wanted}, one row per row of `X` (shape "
+            f"{X.shape}); got {shape}."
+        )
 
 
 def _check_coords(coords, n_features: int) -> np.ndarray:
@@ -85,21 +85,11 @@ def _check_coords(coords, n_features: int) -> np.ndarray:
     return coords
 
 
-def _check_design(X) -> np.ndarray:
-    """Validate a finite 2-D design with at least one row and one column."""
-    X = check_array(X, "X", ndim=2)
-    if X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(
-            f"`X` must have at least one row and one column; got shape {X.shape}."
-        )
-    return X
-
-
 class _GLM(Datafit):
     """A datafit ``F(X B) + ridge/2 ||beta||^2`` with a linear predictor.
 
     Subclasses validate ``y``, call :meth:`_set_design` on the output of
-    :func:`_check_design` and implement the data part
+    :func:`~nonconvex_reg.design.check_design` and implement the data part
     ``loss_from_predictor``, ``dual_point_from_predictor`` and ``dual_value``. They
     declare ``_curvature`` (the constant ``c`` of the module docstring) and
     ``is_quadratic`` (the capability of :class:`~.base.Datafit`).
@@ -108,7 +98,7 @@ class _GLM(Datafit):
     _curvature: float
 
     def _set_design(self, X, ridge, n_outputs: int | None) -> None:
-        """Store ``X`` (from :func:`_check_design`) and validate ``ridge``.
+        """Store ``X`` (from :func:`~.design.check_design`) and validate ``ridge``.
 
         ``n_outputs=None`` means vector coefficients of shape ``(n_features_in,)``.
         """
@@ -151,16 +141,12 @@ class _GLM(Datafit):
             full[self._local] = beta
             beta = full
         if not self._matrix:
-            nonzero = np.flatnonzero(beta)
-            if nonzero.size < _SPARSE_PRODUCT_FRACTION * n_columns:
-                # Sparse case: multiply only the columns that beta uses.
-                return self.X[:, nonzero] @ beta[nonzero]
-            return self.X @ beta
-        return self.X @ beta.reshape(n_columns, self._n_outputs)
+            return matmul(self.X, beta)
+        return matmul(self.X, beta.reshape(n_columns, self._n_outputs))
 
     def transpose_product(self, theta) -> np.ndarray:
         """``X^T theta`` flattened (C order) to a vector of length ``n_features``."""
-        product = (self.X.T @ np.asarray(theta, dtype=np.float64)).ravel()
+        product = rmatmul(self.X, theta).ravel()
         return product if self._local is None else product[self._local]
 
     # ------------------------------------------------------------- constants
@@ -183,9 +169,15 @@ class _GLM(Datafit):
         return flat // self._n_outputs, flat % self._n_outputs
 
     def lipschitz(self) -> float:
-        """``c * ||X||_2^2 / n_samples + ridge``, with the exact spectral norm."""
+        """``c * ||X||_2^2 / n_samples + ridge``.
+
+        The spectral norm is exact for dense designs and sparse ones with a side
+        of at most :data:`~nonconvex_reg.design.EXACT_GRAM_COLUMNS`; otherwise it
+        is computed by Lanczos iterations to a relative tolerance of
+        :data:`~nonconvex_reg.design.LANCZOS_TOL` (see :mod:`~nonconvex_reg.design`).
+        """
         if "top_sq" not in self._cache:
-            self._cache["top_sq"] = _squared_spectral_norm(self.X)
+            self._cache["top_sq"] = squared_spectral_norm(self.X)
         top_sq = self._cache["top_sq"]
         return float(self._curvature * top_sq / self.n_samples + self.ridge)
 
@@ -202,7 +194,7 @@ class _GLM(Datafit):
         if key in self._cache:
             return self._cache[key]
         if "col_sq" not in self._cache:
-            self._cache["col_sq"] = np.einsum("ij,ij->j", self.X, self.X)
+            self._cache["col_sq"] = column_squared_norms(self.X)
         # The distinct columns of each group, grouped by owner: sort the pairs
         # (group, column) and keep the first copy of each.
         columns = self._columns_of(groups.indices)
@@ -213,13 +205,9 @@ class _GLM(Datafit):
         first[1:] = (columns[1:] != columns[:-1]) | (owner[1:] != owner[:-1])
         columns, owner = columns[first], owner[first]
         counts = np.bincount(owner, minlength=groups.n_groups)
-        offsets = np.cumsum(counts) - counts
-        squared = self._cache["col_sq"][columns[offsets]]
-        for size in np.unique(counts[counts > 1]):
-            # Spread case: one batch of spectral norms per number of columns.
-            ids = np.flatnonzero(counts == size)
-            column_sets = columns[offsets[ids, None] + np.arange(size)]
-            squared[ids] = _batched_squared_spectral_norms(self.X, column_sets)
+        squared = column_set_squared_norms(
+            self.X, columns, counts, self._cache["col_sq"]
+        )
         squared.flags.writeable = False
         self._cache[key] = squared
         return squared
@@ -275,17 +263,14 @@ class _GLM(Datafit):
         when ``n_samples < n_features_in``). Otherwise ``ridge``: the logistic and
         multinomial losses have no uniform curvature (it vanishes as ``|Z|`` grows,
         and the multinomial loss is invariant to adding one vector to every class).
+        A sparse design with more than ``4 * EXACT_GRAM_COLUMNS`` columns gets the
+        Gershgorin bound of :func:`~nonconvex_reg.design.smallest_gram_eigenvalue`
+        in place of ``lambda_min``.
         """
         if not self.is_quadratic:
             return float(self.ridge)
-        n_rows, n_columns = self.X.shape
         if "bottom_sq" not in self._cache:
-            bottom = 0.0
-            if n_rows >= n_columns:
-                # Tall case: only then can X^T X be positive definite.
-                gram = self.X.T @ self.X
-                bottom = eigh(gram, eigvals_only=True, subset_by_index=[0, 0])[0]
-            self._cache["bottom_sq"] = max(float(bottom), 0.0)
+            self._cache["bottom_sq"] = smallest_gram_eigenvalue(self.X)
         return float(self._cache["bottom_sq"] / self.n_samples + self.ridge)
 
     # ------------------------------------------------------------- restriction
@@ -323,8 +308,9 @@ class _GLM(Datafit):
         flat = coords if self._local is None else self._local[coords]
         local = position * K + flat % K
         restricted = copy.copy(self)
-        # Fortran order: the columns, which coordinate descent reads, are contiguous.
-        restricted.X = self.X.T[touched].T
+        # Dense: Fortran order, the columns (which coordinate descent reads) are
+        # contiguous. Sparse: a CSC matrix of the touched columns.
+        restricted.X = take_columns(self.X, touched)
         restricted._cache = {}
         restricted.n_features = int(coords.size)
         if not self._matrix:

@@ -46,8 +46,9 @@ class Datafit(ABC):
 
     Attributes
     ----------
-    X : ndarray of shape (n_samples, n_features_in)
-        Design matrix (validated finite).
+    X : ndarray or scipy.sparse CSC matrix of shape (n_samples, n_features_in)
+        Design matrix (validated finite; see :mod:`nonconvex_reg.design`):
+        float64 when dense, float32 or float64 when sparse.
     y : ndarray
         Targets, validated by the subclass.
     ridge : float

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..design import check_design
 from ..validation import check_array
-from ._glm import _GLM, _check_design
+from ._glm import _GLM, check_rows
 
 __all__ = ["LeastSquares", "MultiResponse"]
 
@@ -68,8 +69,10 @@ class LeastSquares(_SquaredLoss):
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
-        Design matrix; finite, integer entries are converted to float64.
+    X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+        Design matrix; finite. Arrays are converted to float64; a sparse
+        matrix (float32 or float64) is kept in CSC format without a copy, or
+        converted to it once (:func:`~nonconvex_reg.design.check_design`).
     y : array-like of shape (n_samples,)
         Finite targets.
     ridge : float, default=0.0
@@ -99,6 +102,15 @@ class LeastSquares(_SquaredLoss):
     ``n_samples < n_features``). :meth:`restrict` returns the least squares of
     ``X[:, coords]``.
 
+    Sparse ``X`` (issue 18): a CSR or other non-CSC matrix is converted to CSC
+    once, a copy (a note, not a warning: pass CSC to avoid it); values,
+    gradients and restrictions read the stored values only, in float64
+    arithmetic whatever their dtype. ``lipschitz_group`` stays exact (group
+    Gram matrices); ``lipschitz()`` of a matrix whose both sides exceed 1024
+    uses Lanczos iterations to a relative tolerance of 1e-10, and
+    ``strong_convexity()`` of a sparse design with more than 4096 columns a
+    Gershgorin lower bound (see :mod:`nonconvex_reg.design`).
+
     Examples
     --------
     >>> import numpy as np
@@ -113,7 +125,9 @@ class LeastSquares(_SquaredLoss):
     """
 
     def __init__(self, X, y, ridge=0.0):
-        self._set_design(_check_design(X), ridge, n_outputs=None)
+        X = check_design(X)
+        check_rows(y, "y", X)
+        self._set_design(X, ridge, n_outputs=None)
         self.y = check_array(y, "y", shape=(self.n_samples,))
 
 
@@ -127,8 +141,8 @@ class MultiResponse(_SquaredLoss):
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features_in)
-        Design matrix; finite.
+    X : array-like or scipy.sparse matrix of shape (n_samples, n_features_in)
+        Design matrix; finite, dense or sparse as in :class:`LeastSquares`.
     Y : array-like of shape (n_samples, K)
         Finite responses, ``K >= 1``; stored as the attribute ``y``.
     ridge : float, default=0.0
@@ -177,9 +191,11 @@ class MultiResponse(_SquaredLoss):
         Y = check_array(Y, "Y", ndim=2)
         if Y.shape[1] == 0:
             raise ValueError(f"`Y` must have at least one column; got shape {Y.shape}.")
-        self._set_design(_check_design(X), ridge, n_outputs=Y.shape[1])
-        if Y.shape[0] != self.n_samples:
+        X = check_design(X)
+        if Y.shape[0] != X.shape[0]:
             raise ValueError(
-                f"`Y` must have shape ({self.n_samples}, K); got {Y.shape}."
+                f"`Y` must have shape ({X.shape[0]}, K), one row per row of `X` "
+                f"(shape {X.shape}); got {Y.shape}."
             )
+        self._set_design(X, ridge, n_outputs=Y.shape[1])
         self.y = Y

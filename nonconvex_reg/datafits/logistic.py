@@ -30,8 +30,9 @@ import numbers
 import numpy as np
 from scipy.special import entr, expit, logsumexp, softmax
 
+from ..design import check_design
 from ..validation import check_array
-from ._glm import _DUAL_DOMAIN_TOL, _GLM, _check_design
+from ._glm import _DUAL_DOMAIN_TOL, _GLM, check_rows
 
 __all__ = ["Logistic", "Multinomial"]
 
@@ -65,8 +66,9 @@ class Logistic(_GLM):
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
-        Design matrix; finite.
+    X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+        Design matrix; finite, dense or sparse as in
+        :class:`~nonconvex_reg.LeastSquares`.
     y : array-like of shape (n_samples,)
         Labels, each exactly -1 or +1.
     ridge : float, default=0.0
@@ -112,7 +114,9 @@ class Logistic(_GLM):
     _curvature = 0.25
 
     def __init__(self, X, y, ridge=0.0):
-        self._set_design(_check_design(X), ridge, n_outputs=None)
+        X = check_design(X)
+        check_rows(y, "y", X)
+        self._set_design(X, ridge, n_outputs=None)
         y = check_array(y, "y", shape=(self.n_samples,))
         bad = (y != 1.0) & (y != -1.0)
         if np.any(bad):
@@ -154,8 +158,9 @@ class Multinomial(_GLM):
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features_in)
-        Design matrix; finite.
+    X : array-like or scipy.sparse matrix of shape (n_samples, n_features_in)
+        Design matrix; finite, dense or sparse as in
+        :class:`~nonconvex_reg.LeastSquares`.
     y : array-like of int, shape (n_samples,)
         Class labels in ``[0, n_classes)``; an integer dtype is required.
     n_classes : int, default=None
@@ -209,7 +214,8 @@ class Multinomial(_GLM):
     _curvature = 0.5
 
     def __init__(self, X, y, n_classes=None, ridge=0.0):
-        X = _check_design(X)
+        X = check_design(X)
+        check_rows(y, "y", X)
         y, n_classes = _check_labels(y, X.shape[0], n_classes)
         self._set_design(X, ridge, n_outputs=n_classes)
         self.y = y

@@ -34,7 +34,13 @@ the block prox-gradient mapping, which vanishes exactly at a minimizer of M; the
 descent stops once it is below a tolerance, or after ``_STALL_EPOCHS`` epochs
 without a new smallest violation (its double-precision floor is reached).
 
-The loops over samples are compiled with numba (``cache=True``).
+The loops over samples are compiled with numba (``cache=True``), once per
+storage of the design: dense (a column is a contiguous row of ``X^T``, ``n``
+operations) or scipy.sparse CSC (a column is its stored values, ``nnz`` operations;
+float32 values are read as they are and every sum accumulates in float64), through
+the column primitives of :mod:`nonconvex_reg._design_kernels`. An epoch on a CSC
+design costs ``O(nnz(X_S) * n_outputs)`` for the working set's columns ``X_S``, plus
+``O(n * n_outputs^2)`` per Newton step for the model.
 """
 
 from __future__ import annotations
@@ -42,13 +48,20 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .._design_kernels import (
+    FASTMATH,
+    column_axpy,
+    column_axpy_weighted,
+    column_dot,
+    weighted_group_gram_tops,
+)
+from ..design import kernel_design
 from ._prox_gradient import anderson_weights
 
 __all__ = ["BlockLayout", "minimize_model", "model_lipschitz"]
 
 _ANDERSON_MEMORY = 5
 _STALL_EPOCHS = 5 * _ANDERSON_MEMORY
-_FASTMATH = {"reassoc", "contract"}  # lets the dot products vectorize
 
 
 class BlockLayout:
@@ -65,7 +78,8 @@ class BlockLayout:
     """
 
     def __init__(self, datafit, groups, squared_norms):
-        self.XT = np.ascontiguousarray(datafit.X.T, dtype=np.float64)
+        self.design = kernel_design(datafit.X)
+        self.n_samples = datafit.n_samples
         self.squared_norms = squared_norms
         columns, outputs = datafit.coordinate_layout()
         self.columns = np.ascontiguousarray(columns, dtype=np.intp)
@@ -75,17 +89,19 @@ class BlockLayout:
         self.groups = groups
 
 
-# The kernels take every array with the samples on its last axis, in C order:
-# XT = X^T, model_grad = R^T and shift = D^T of shape (n_outputs, n_samples), and
-# hessian[l, k, i] = H_i[l, k]. Rows are then contiguous, and numba compiles one
-# specialization whatever the number of columns or outputs.
+# The kernels take the design as a tuple ((X^T,) or the CSC arrays, see
+# nonconvex_reg._design_kernels) and every other array with the samples on its
+# last axis, in C order: model_grad = R^T and shift = D^T of shape
+# (n_outputs, n_samples), and hessian[l, k, i] = H_i[l, k]. Rows are then
+# contiguous, and numba compiles one specialization per storage whatever the
+# number of columns or outputs.
 
 
-@numba.njit(cache=True, fastmath=_FASTMATH)
-def _epoch(XT, columns, outputs, ptr, indices, hessian, coupled, model_grad, shift,
+@numba.njit(cache=True, fastmath=FASTMATH)
+def _epoch(design, columns, outputs, ptr, indices, hessian, coupled, model_grad, shift,
            beta, lipschitz, lam, ridge):  # pragma: no cover - compiled
     """One cyclic pass over the groups, in place; returns the violation."""
-    n_outputs, n_samples = model_grad.shape
+    n_outputs = model_grad.shape[0]
     n_groups = ptr.size - 1
     largest = 0
     for g in range(n_groups):
@@ -100,10 +116,8 @@ def _epoch(XT, columns, outputs, ptr, indices, hessian, coupled, model_grad, shi
         squared = 0.0
         for a in range(start, stop):
             c = indices[a]
-            x, r = XT[columns[c]], model_grad[outputs[c]]
-            grad = ridge * beta[c]
-            for i in range(n_samples):
-                grad += x[i] * r[i]
+            grad = ridge * beta[c] + column_dot(design, columns[c],
+                                                model_grad[outputs[c]])
             proposal[a - start] = beta[c] - grad / L
             squared += proposal[a - start] ** 2
         norm = np.sqrt(squared)
@@ -116,41 +130,14 @@ def _epoch(XT, columns, outputs, ptr, indices, hessian, coupled, model_grad, shi
                 continue
             beta[c] += delta
             moved += delta * delta
-            x, k = XT[columns[c]], outputs[c]
-            for i in range(n_samples):
-                shift[k, i] += x[i] * delta
+            j, k = columns[c], outputs[c]
+            column_axpy(design, j, delta, shift[k])
             # R_i += H_i[:, k] X[i, j] delta, only entry k if H_i is diagonal.
             first, last = (0, n_outputs) if coupled else (k, k + 1)
             for m in range(first, last):
-                h = hessian[m, k]
-                for i in range(n_samples):
-                    model_grad[m, i] += h[i] * x[i] * delta
+                column_axpy_weighted(design, j, delta, hessian[m, k], model_grad[m])
         violation = max(violation, L * np.sqrt(moved))
     return violation
-
-
-@numba.njit(cache=True, fastmath=_FASTMATH)
-def _block_gram_top(XT, columns, outputs, ptr, indices, hessian):  # pragma: no cover
-    """``lambda_max(A_g)`` per group (module docstring)."""
-    n_samples = XT.shape[1]
-    n_groups = ptr.size - 1
-    top = np.empty(n_groups)
-    for g in range(n_groups):
-        start, size = ptr[g], ptr[g + 1] - ptr[g]
-        gram = np.zeros((size, size))
-        for a in range(size):
-            ca = indices[start + a]
-            xa = XT[columns[ca]]
-            for b in range(a + 1):
-                cb = indices[start + b]
-                xb, h = XT[columns[cb]], hessian[outputs[ca], outputs[cb]]
-                acc = 0.0
-                for i in range(n_samples):
-                    acc += h[i] * xa[i] * xb[i]
-                gram[a, b] = acc
-                gram[b, a] = acc
-        top[g] = gram[0, 0] if size == 1 else np.linalg.eigvalsh(gram)[-1]
-    return top
 
 
 def model_lipschitz(layout, hessian, ridge) -> np.ndarray:
@@ -175,8 +162,9 @@ def model_lipschitz(layout, hessian, ridge) -> np.ndarray:
     if np.all(hessian == scale * np.eye(hessian.shape[1])):
         # Isotropic case: no Gram matrix to form.
         return scale * layout.squared_norms + ridge
-    top = _block_gram_top(layout.XT, layout.columns, layout.outputs, layout.ptr,
-                          layout.indices, _samples_last(hessian))
+    top = weighted_group_gram_tops(layout.design, layout.n_samples, layout.columns,
+                                   layout.outputs, layout.ptr, layout.indices,
+                                   _samples_last(hessian))
     return np.maximum(top, 0.0) + ridge
 
 
@@ -233,7 +221,7 @@ def minimize_model(layout, beta, grad, hessian, lipschitz, lam, ridge, tol,
     history = [(beta.copy(), shift_t.copy())]
     best, best_epoch, epoch = np.inf, 0, 0
     for epoch in range(1, max_epochs + 1):
-        violation = _epoch(layout.XT, layout.columns, layout.outputs, layout.ptr,
+        violation = _epoch(layout.design, layout.columns, layout.outputs, layout.ptr,
                            layout.indices, hessian_t, coupled, model_grad_t, shift_t,
                            beta, lipschitz, lam, ridge)
         if violation < best:

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from nonconvex_reg import (
     LeastSquares,
@@ -9,7 +10,7 @@ from nonconvex_reg import (
     Problem,
     make_problem,
 )
-from nonconvex_reg.datasets import DATAFIT_KINDS
+from nonconvex_reg.datasets import DATAFIT_KINDS, make_sparse_design
 
 DATAFIT_CLASSES = {
     "least_squares": LeastSquares,
@@ -147,3 +148,27 @@ def test_unknown_kind_lists_the_valid_ones():
         make_problem("ridge")
     for kind in DATAFIT_KINDS:
         assert kind in str(info.value)
+
+
+def test_sparse_designs_and_their_dense_twins():
+    # Issue 18: one seed, two storages of the same values.
+    dense = make_problem("logistic", n_samples=80, n_groups=5, density=0.25, seed=3)
+    sparse = make_problem("logistic", n_samples=80, n_groups=5, density=0.25,
+                          sparse=True, seed=3)
+    assert sp.issparse(sparse.datafit.X) and not sp.issparse(dense.datafit.X)
+    np.testing.assert_array_equal(sparse.datafit.X.toarray(), dense.datafit.X)
+    np.testing.assert_array_equal(sparse.datafit.y, dense.datafit.y)
+    # Each column holds round(0.25 * 80) = 20 values at distinct rows.
+    assert np.all(np.diff(sparse.datafit.X.indptr) == 20)
+    with pytest.raises(ValueError, match="`correlation` must be 0"):
+        make_problem(density=0.5, correlation=0.3)
+
+
+@pytest.mark.parametrize("density", [1e-4, 0.3, 0.9, 1.0])
+def test_make_sparse_design_rows_are_distinct_and_sorted(density):
+    X = make_sparse_design(50, 400, density, dtype=np.float32, seed=1)
+    assert X.dtype == np.float32 and X.has_canonical_format
+    per_column = np.diff(X.indptr)
+    assert np.all(per_column == max(1, round(density * 50)))
+    with pytest.raises(ValueError, match="`density`"):
+        make_sparse_design(5, 5, 0.0)
