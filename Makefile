@@ -29,8 +29,20 @@ lint: $(STAMP)
 test: lint
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile
 
+# Every benchmark of `sapp bench` in its quick mode, about 15 minutes on 2 cores:
+# a smoke run on a new machine. It writes to $(BENCH_OUT), not over the committed
+# results in benchmarks/results/, which come from the full commands (README).
+# Each benchmark sets its own threads (the solver ones run BLAS single-threaded).
+BENCH_OUT ?= build/bench
 bench: $(STAMP)
-	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_group_lasso.py
+	$(BIN)/sapp bench startup --out $(BENCH_OUT)
+	$(BIN)/sapp bench solvers --quick --out $(BENCH_OUT)
+	$(BIN)/sapp bench omp --quick --out $(BENCH_OUT)
+	$(BIN)/sapp bench overhead --quick --out $(BENCH_OUT)
+	$(BIN)/sapp bench export --quick --out $(BENCH_OUT)
+	$(BIN)/sapp bench loader --rows 100000 --repeats 1 --out $(BENCH_OUT)
+	$(BIN)/sapp bench teacher --quick --out $(BENCH_OUT)
+	$(BIN)/sapp bench pruning --quick --out $(BENCH_OUT)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info neural/export/_bsr.*.so

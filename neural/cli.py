@@ -3,10 +3,15 @@
 ``sapp verify`` checks the paper's lemmas, Theorem 1.1, group OMP / OMPR,
 Algorithm 2 and Theorem B.3 on seeded instances (one report);
 ``sapp demo`` is the main job: the same checks, then a block-pruning comparison of
-every method on MNIST-1D (:mod:`neural.bench.pruning`, a table and a plot).
-Every verb has ``--help``; ``--json`` prints the same ``to_dict()`` the Python
-API returns. Exit status: 0 when every check matched
-the theory's expectation, 1 when one did not, 2 on bad arguments.
+every method on MNIST-1D (:mod:`benchmarks.pruning`, a table and a plot);
+``sapp bench VERB`` runs one of the benchmarks listed in
+:data:`benchmarks.registry.VERBS`. Every verb has ``--help``; ``--json`` prints
+the same ``to_dict()`` the Python API returns. Exit status: 0 when every check
+matched the theory's expectation, 1 when one did not, 2 on bad arguments.
+
+A verb imports its code only when it runs: building the parser imports neither
+torch nor a benchmark (a bench verb's options are added only when that verb is
+on the command line), so ``sapp --help`` starts in a fraction of a second.
 """
 
 from __future__ import annotations
@@ -16,8 +21,6 @@ import json
 import sys
 from pathlib import Path
 
-from tqdm import tqdm
-
 from .cli_types import non_negative_int, positive_int, sparsity
 
 __all__ = ["main"]
@@ -26,6 +29,8 @@ __all__ = ["main"]
 def _verification(seed: int, quiet: bool):
     """The theorem checks of both packages, as one report."""
     # Imported here (not at module level) so that tests can replace either part.
+    from tqdm import tqdm
+
     from nonconvex_reg.verify import VerificationReport, run_verification
     from omp.verify import run_omp_checks
 
@@ -47,8 +52,9 @@ def _verify(args) -> int:
 
 
 def _demo(args) -> int:
-    from neural.bench import pruning, pruning_report
-    from neural.bench.results import progress_bar
+    from benchmarks.pruning import report as pruning_report
+    from benchmarks.pruning import runs
+    from benchmarks.results import progress_bar
 
     if not args.json:
         print(
@@ -61,11 +67,11 @@ def _demo(args) -> int:
         print(report.to_table(), "\n", flush=True)
     record = None
     if not args.no_pruning:
-        grids = pruning.default_grids("demo", seeds=range(args.seed, args.seed + 3))
+        grids = runs.default_grids("demo", seeds=range(args.seed, args.seed + 3))
         with progress_bar("training", "run", args.json) as progress:
-            record = pruning.pruning_benchmark(
+            record = runs.pruning_benchmark(
                 grids,
-                methods=pruning.PAPER_METHODS,
+                methods=runs.PAPER_METHODS,
                 jobs=args.jobs,
                 progress=progress,
             )
@@ -80,74 +86,24 @@ def _demo(args) -> int:
     return 0 if report.all_ok else 1
 
 
-def _bench_speed(args) -> int:
-    import torch
+def _add_bench(verbs, selected: str | None) -> None:
+    """``sapp bench``: every verb listed; only ``selected`` gets its options.
 
-    from neural.export.speed import speed_report
+    The verbs come from a static table (:data:`benchmarks.registry.VERBS`), so
+    listing them imports no benchmark; the selected verb's module is imported
+    to add its options and run it.
+    """
+    from benchmarks.registry import VERBS
 
-    torch.set_num_threads(args.threads)
-    record, decisions, tables = speed_report(
-        args.model,
-        args.sparsity,
-        args.block,
-        args.batch_sizes,
-        repeats=args.repeats,
-        image_size=args.image_size,
-    )
-    if args.json:
-        print(json.dumps(record, indent=2))
-    else:
-        print(
-            f"sapp bench speed: {args.model}, block {args.block}, sparsity "
-            f"{args.sparsity:g}, {args.threads} threads (fp32, CPU)\n"
-        )
-        print(decisions, tables, sep="\n\n")
-    return 0
-
-
-def _add_bench(verbs) -> None:
-    from neural.bench import overhead, pruning, solvers
-    from neural.export.speed import SPEED_MODELS
-
-    text = "benchmarks: pruning, solvers, overhead (step time) and speed (inference)"
+    text = f"benchmarks: {', '.join(VERBS)} (sapp bench VERB --help for each)"
     bench = verbs.add_parser("bench", help=text, description=text)
     kinds = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")
-    text = (
-        "dense vs block-sparse latency and throughput of a pruned model, per "
-        "exported layer and whole, for each batch size, in one run"
-    )
-    speed = kinds.add_parser("speed", help=text, description=text)
-    speed.add_argument("--model", choices=SPEED_MODELS, default="criteo")
-    speed.add_argument("--sparsity", type=sparsity, default=0.9)
-    speed.add_argument("--block", type=positive_int, default=10)
-    speed.add_argument(
-        "--batch-sizes", type=positive_int, nargs="+", default=[1, 64, 256]
-    )
-    speed.add_argument("--repeats", type=positive_int, default=20)
-    speed.add_argument("--threads", type=positive_int, default=2)
-    speed.add_argument(
-        "--image-size", type=positive_int, default=32, help="ResNet input side"
-    )
-    speed.add_argument("--json", action="store_true", help="print the record as JSON")
-    speed.set_defaults(handler=_bench_speed)
-    text = (
-        "magnitude (one-shot and gradual), block powerprop, ACDC and SA++ x block "
-        "sizes x sparsities on the planted Criteo teacher and MNIST-1D (mean ± std "
-        "over seeds, plots)"
-    )
-    pruning_parser = kinds.add_parser("pruning", help=text, description=text)
-    pruning.add_arguments(pruning_parser)
-    pruning_parser.set_defaults(handler=pruning.run)
-    overhead_parser = kinds.add_parser(
-        "overhead", help=overhead.HELP, description=overhead.HELP
-    )
-    overhead.add_arguments(overhead_parser)
-    overhead_parser.set_defaults(handler=overhead.run)
-    solvers_parser = kinds.add_parser(
-        "solvers", help=solvers.HELP, description=solvers.HELP
-    )
-    solvers.add_arguments(solvers_parser)
-    solvers_parser.set_defaults(handler=solvers.run)
+    for name, verb in VERBS.items():
+        parser = kinds.add_parser(name, help=verb.help, description=verb.help)
+        if name == selected:
+            module = verb.load()
+            module.add_arguments(parser)
+            parser.set_defaults(handler=module.run)
 
 
 _RECIPES = Path(__file__).resolve().parent / "recipes"
@@ -352,8 +308,15 @@ def _add_eval_export(verbs) -> None:
     export.set_defaults(handler=_export, prog=export.prog)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``sapp`` command."""
+def build_parser(bench: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of the ``sapp`` command.
+
+    Parameters
+    ----------
+    bench : str, optional
+        The ``sapp bench`` verb whose options to add (its module is imported);
+        None adds none, so that building the parser stays light.
+    """
     parser = argparse.ArgumentParser(
         prog="sapp",
         description="SequentialAttention++: theory checks and block pruning.",
@@ -391,13 +354,15 @@ def build_parser() -> argparse.ArgumentParser:
             )
     _add_train(verbs)
     _add_eval_export(verbs)
-    _add_bench(verbs)
+    _add_bench(verbs, bench)
     return parser
 
 
 def main(argv=None) -> int:
     """Run the ``sapp`` command; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    bench = argv[1] if len(argv) > 1 and argv[0] == "bench" else None
+    args = build_parser(bench).parse_args(argv)
     return args.handler(args)
 
 

@@ -10,14 +10,16 @@ proven zero are set to exactly zero, and a group that can be proven neither zero
 nor nonzero is reported in ``uncertain``.
 
 This is the oracle, not the engine: it is 100x or more slower than
-:func:`~nonconvex_reg.solvers.solve_group_lasso` (see benchmarks/).
+:func:`~nonconvex_reg.solvers.solve_group_lasso` (see benchmarks/). cvxpy is
+imported inside the functions that build and solve the problem, when the oracle
+is first called: it takes about a second to import, and ``import nonconvex_reg``
+should not pay for it.
 """
 
 from __future__ import annotations
 
 import time
 
-import cvxpy as cp
 import numpy as np
 
 from .datafits import LeastSquares, Logistic, Multinomial, MultiResponse
@@ -34,22 +36,32 @@ _SCS_OPTIONS = {"eps_abs": 1e-10, "eps_rel": 1e-10, "max_iters": 200_000}
 
 
 def _coef_matrix(b, datafit):
+    import cvxpy as cp
+
     return cp.reshape(b, datafit.coef_shape, order="C")
 
 
 def _least_squares(b, d):
+    import cvxpy as cp
+
     return cp.sum_squares(d.y - d.X @ b) / (2 * d.n_samples)
 
 
 def _multi_response(b, d):
+    import cvxpy as cp
+
     return cp.sum_squares(d.y - d.X @ _coef_matrix(b, d)) / (2 * d.n_samples)
 
 
 def _logistic(b, d):
+    import cvxpy as cp
+
     return cp.sum(cp.logistic(-cp.multiply(d.y, d.X @ b))) / d.n_samples
 
 
 def _multinomial(b, d):
+    import cvxpy as cp
+
     scores = d.X @ _coef_matrix(b, d)
     one_hot = np.eye(d.coef_shape[1])[d.y]
     data_term = cp.sum(cp.log_sum_exp(scores, axis=1)) - cp.sum(
@@ -68,6 +80,8 @@ _LOSSES = {
 
 
 def _problem(datafit, groups, lam):
+    import cvxpy as cp
+
     loss = _LOSSES.get(type(datafit))
     if loss is None:
         raise TypeError(
@@ -106,6 +120,8 @@ def cvxpy_group_lasso(datafit, groups, lam, *, solver="CLARABEL") -> SolverResul
     RuntimeError
         If no solver returns an optimal status.
     """
+    import cvxpy as cp
+
     start = time.perf_counter()
     lam = _check_problem(datafit, groups, lam)
     check_choice(solver, "solver", _SOLVERS)

@@ -14,7 +14,7 @@ A line is *malformed*, counted and skipped (never fatal), when it does not have
 ``-?[0-9]+`` in the int64 range or a categorical field is not 8 hex digits.
 Blank lines are ignored.
 
-The cache is a folder written atomically (:func:`neural._atomic.atomic_directory`):
+The cache is a folder written atomically (:func:`neural.atomic.atomic_directory`):
 ``dense.f32`` (rows x 13 float32), ``categorical.i32`` (rows x 26 int32),
 ``label.u8`` (rows uint8), all C-order raw arrays, and ``meta.json`` written last.
 :class:`CriteoDataset` memory-maps it for ``torch.utils.data.DataLoader``.
@@ -38,7 +38,7 @@ import torch
 
 from nonconvex_reg.validation import check_int
 
-from .._atomic import atomic_directory
+from ..atomic import atomic_directory
 from .criteo_features import (
     DEFAULT_BUCKETS,
     N_CATEGORICAL,

@@ -32,7 +32,7 @@ import numpy as np
 
 from nonconvex_reg.validation import check_int, check_scalar
 
-from .._atomic import atomic_file
+from ..atomic import atomic_file
 from .criteo_features import (
     DEFAULT_BUCKETS,
     N_CATEGORICAL,

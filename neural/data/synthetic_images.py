@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from neural._atomic import atomic_directory
+from neural.atomic import atomic_directory
 from nonconvex_reg.validation import check_int
 
 __all__ = ["generate_image_folder"]

@@ -16,7 +16,7 @@ import os
 import torch
 from torch import nn
 
-from .._atomic import atomic_file
+from ..atomic import atomic_file
 from .convert import _replace, to_channels_last_if_sparse_conv
 from .modules import BlockSparseConv2d, BlockSparseLinear
 

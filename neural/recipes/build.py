@@ -148,7 +148,7 @@ def ensure_synthetic_data(recipe, root) -> bool:
                 raise TimeoutError(f"rank 0 did not write {str(root)!r} in time.")
             time.sleep(1.0)
         return False
-    from .._atomic import atomic_directory
+    from ..atomic import atomic_directory
 
     data = recipe.data
     with atomic_directory(root) as tmp:

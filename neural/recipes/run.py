@@ -34,7 +34,7 @@ import torch
 
 from nonconvex_reg.validation import check_int
 
-from .._atomic import atomic_file
+from ..atomic import atomic_file
 from ..train import RESUME_FREE, Trainer, TrainResult
 from .build import (
     build_dataset,

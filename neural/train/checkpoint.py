@@ -1,7 +1,7 @@
 """Atomic, integrity-checked training checkpoints and the run folder's rotation.
 
 A checkpoint is two files written in this order, each atomically (temporary
-file, ``fsync``, rename: :func:`neural._atomic.atomic_file`):
+file, ``fsync``, rename: :func:`neural.atomic.atomic_file`):
 
 1. ``ckpt-00001000.pt``: ``torch.save`` of a dict holding tensors and plain
    containers only (``format_version`` plus the caller's entries), so it loads
@@ -31,7 +31,7 @@ import torch
 
 from nonconvex_reg.validation import check_int
 
-from .._atomic import atomic_file
+from ..atomic import atomic_file
 
 __all__ = [
     "FORMAT_VERSION",

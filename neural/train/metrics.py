@@ -23,7 +23,7 @@ import json
 import math
 from pathlib import Path
 
-from .._atomic import atomic_file
+from ..atomic import atomic_file
 
 __all__ = ["CSV_COLUMNS", "SUPPORT_NAME", "MetricsWriter", "read_metrics"]
 

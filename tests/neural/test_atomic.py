@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from neural._atomic import atomic_file
+from neural.atomic import atomic_file
 
 
 def test_atomic_file_has_the_mode_open_would_give(tmp_path):

@@ -1,13 +1,17 @@
 import contextlib
 import io
 import json
+import math
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 import nonconvex_reg.verify
 import omp.verify
+from benchmarks.registry import VERBS
 from neural.cli import main
 from nonconvex_reg.datasets import DATAFIT_KINDS
 from nonconvex_reg.verify import Check, VerificationReport, verification_penalties
@@ -62,6 +66,49 @@ def test_verify_json_exits_zero_with_every_check_ok(verify_json):
         assert row["ok"] is True
 
 
+_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+
+
+def _same_figure(printed: str, written: str) -> bool:
+    """Equal text, and numbers equal to their printed precision (3%).
+
+    Numbers at solver precision (both below 1e-6 in magnitude, like a
+    distance of 2.6e-08) vary in their digits across machines and BLAS
+    builds; they only have to stay at that precision.
+    """
+    if _NUMBER.split(printed) != _NUMBER.split(written):
+        return False
+    pairs = zip(_NUMBER.findall(printed), _NUMBER.findall(written), strict=True)
+    return all(
+        max(abs(float(a)), abs(float(b))) < 1e-6
+        or math.isclose(float(a), float(b), rel_tol=0.03)
+        for a, b in pairs
+    )
+
+
+def test_readme_verify_excerpt_is_what_verify_prints(verify_json):
+    # issue #16: every README figure is printed by a command.
+    _, payload = verify_json
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    excerpt = readme.split("Excerpt of `sapp verify` (seed 0):")[1].split("```")[1]
+    lines = [line for line in excerpt.strip().splitlines()[1:] if line != "..."]
+    *rows, total = lines
+    n_ok, n_checks = payload["n_ok"], payload["n_checks"]
+    assert total == f"{n_ok}/{n_checks} checks as the theory expects."
+    assert rows
+    for row in rows:
+        check, subject, expected, observed, figure, ok = re.split(r"\s{2,}", row)
+        matches = [
+            c
+            for c in payload["checks"]
+            if (c["check"], c["subject"], c["expected"], c["observed"])
+            == (check, subject, expected, observed)
+        ]
+        assert len(matches) == 1, row
+        assert _same_figure(matches[0]["figure"], figure), (matches[0]["figure"], row)
+        assert ok == ("yes" if matches[0]["ok"] else "NO")
+
+
 def test_verify_json_reports_theorem_1_1_expected_and_observed(verify_json):
     _, payload = verify_json
     rows = [row for row in payload["checks"] if row["check"] == "Theorem 1.1"]
@@ -113,7 +160,7 @@ def test_demo_prints_table_and_exits_zero(fake_verification, capsys):
 @pytest.fixture
 def tiny_demo_grid(monkeypatch):
     """The demo's pruning comparison on 300 samples and 10 steps per run."""
-    from neural.bench import pruning
+    from benchmarks.pruning import runs as pruning
 
     def default_grids(mode, seeds=(0, 1, 2)):
         assert mode == "demo"
@@ -262,6 +309,39 @@ def test_bench_speed_json_times_each_batch_size(capsys):
     ],
 )
 def test_bench_bad_arguments_exit_two(argv, message, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("verb", list(VERBS))
+def test_every_bench_verb_shows_its_options(verb, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["bench", verb, "--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    assert text.startswith(f"usage: sapp bench {verb}")
+    assert "--json" in text
+
+
+def test_bench_lists_every_verb_without_importing_one(capsys):
+    with pytest.raises(SystemExit):
+        main(["bench", "--help"])
+    text = capsys.readouterr().out
+    assert all(verb in text for verb in VERBS)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["bench", "omp", "--blas-threads", "0"], "must be an integer >= 1"),
+        (["bench", "startup", "--repeats", "x"], "must be an integer >= 0"),
+        (["bench", "overhead", "--step-only", "--quick", "--bogus"], "--bogus"),
+        (["bench", "nope"], "invalid choice"),
+    ],
+)
+def test_bench_verbs_refuse_bad_options_with_exit_two(argv, message, capsys):
     with pytest.raises(SystemExit) as info:
         main(argv)
     assert info.value.code == 2

@@ -1,6 +1,6 @@
 """Report of ``sapp bench pruning``: mean ± std over seeds, SA++ verdicts, plots.
 
-From a :func:`~neural.bench.pruning.pruning_benchmark` record (one row per trained
+From a :func:`~benchmarks.pruning.runs.pruning_benchmark` record (one row per trained
 model): :func:`summarize` gives every cell's mean and sample standard deviation
 over seeds; :func:`verdicts` compares SA++ with the best other method in each
 (task, block, sparsity) cell, a win or a loss being a lead in the task's primary
@@ -16,8 +16,8 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
-from .pruning import DENSE
-from .results import save_figure, write_results
+from ..results import markdown_table, save_figure, write_results
+from .runs import DENSE
 
 __all__ = [
     "PRIMARY_METRIC",
@@ -148,6 +148,10 @@ def _fmt(cell, metric, digits) -> str:
     return f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
+def _fmt_chance(cell) -> str:
+    return "-" if cell is None else f"{cell['chance_mean']:.3f}"
+
+
 _METRICS = {
     "criteo": (
         ("loss", "validation log-loss (lower is better)", 4),
@@ -172,7 +176,7 @@ def pruning_markdown(record: dict) -> str:
         f"Command: `{record['command']}`; machine: {record['machine']}; "
         f"{record['jobs']} worker processes, 1 torch thread each; versions: "
         f"{record['versions']}. Mean ± standard deviation over seeds; see "
-        "`neural/bench/pruning.py` for the setup.",
+        "`benchmarks/pruning/runs.py` for the setup.",
         "",
     ]
     for grid in record["grids"]:
@@ -199,48 +203,28 @@ def pruning_markdown(record: dict) -> str:
         dense = _lookup(cells, task, DENSE, None, None)
         for metric, title, digits in _METRICS[task]:
             for sparsity in grid["sparsities"]:
-                header = (
-                    f"| {title}, sparsity {sparsity:.0%} | "
-                    + " | ".join(f"B={b}" for b in grid["blocks"])
-                    + " |"
-                )
-                lines += [header, "|---" * (len(grid["blocks"]) + 1) + "|"]
+                blocks = grid["blocks"]
+                header = [
+                    f"{title}, sparsity {sparsity:.0%}",
+                    *(f"B={b}" for b in blocks),
+                ]
                 methods = record["methods"]
+                rows = []
                 if metric in ("loss", "auc", "accuracy"):
-                    lines.append(
-                        "| dense | "
-                        + " | ".join(
-                            _fmt(dense, metric, digits) for _ in grid["blocks"]
-                        )
-                        + " |"
+                    rows.append(
+                        ["dense", *(_fmt(dense, metric, digits) for _ in blocks)]
                     )
                 if metric == "precision":
                     chance = [
-                        _lookup(cells, task, methods[0], b, sparsity)
-                        for b in grid["blocks"]
+                        _lookup(cells, task, methods[0], b, sparsity) for b in blocks
                     ]
-                    lines.append(
-                        "| chance | "
-                        + " | ".join(
-                            "-" if c is None else f"{c['chance_mean']:.3f}"
-                            for c in chance
-                        )
-                        + " |"
-                    )
+                    rows.append(["chance", *(_fmt_chance(c) for c in chance)])
                 for method in methods:
-                    lines.append(
-                        f"| {_LABELS[method]} | "
-                        + " | ".join(
-                            _fmt(
-                                _lookup(cells, task, method, b, sparsity),
-                                metric,
-                                digits,
-                            )
-                            for b in grid["blocks"]
-                        )
-                        + " |"
+                    found = [_lookup(cells, task, method, b, sparsity) for b in blocks]
+                    rows.append(
+                        [_LABELS[method], *(_fmt(c, metric, digits) for c in found)]
                     )
-                lines.append("")
+                lines += [*markdown_table(header, rows), ""]
     lines += _verdict_section(record)
     return "\n".join(lines)
 
@@ -256,15 +240,22 @@ def _verdict_section(record) -> list[str]:
         "accuracy for mnist1d; positive = SA++ better). Wins/loses: by more than "
         "the larger standard deviation of the two; otherwise a tie.",
         "",
-        "| task | block | sparsity | runner-up | lead | noise | verdict |",
-        "|---|---|---|---|---|---|---|",
+        *markdown_table(
+            ["task", "block", "sparsity", "runner-up", "lead", "noise", "verdict"],
+            [
+                [
+                    r["task"],
+                    r["block"],
+                    f"{r['sparsity']:.0%}",
+                    _LABELS[r["runner_up"]],
+                    f"{r['lead']:+.4f}",
+                    f"{r['noise']:.4f}",
+                    r["verdict"],
+                ]
+                for r in rows
+            ],
+        ),
     ]
-    for r in rows:
-        lines.append(
-            f"| {r['task']} | {r['block']} | {r['sparsity']:.0%} | "
-            f"{_LABELS[r['runner_up']]} | {r['lead']:+.4f} | {r['noise']:.4f} | "
-            f"{r['verdict']} |"
-        )
     lines.append("")
     for task in dict.fromkeys(r["task"] for r in rows):
         task_rows = [r for r in rows if r["task"] == task]

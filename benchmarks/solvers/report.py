@@ -1,15 +1,16 @@
 """Report of ``sapp bench solvers``: benchopt-shaped tables and a suboptimality plot.
 
-From a :func:`~neural.bench.solvers.solver_benchmark` record, whose rows carry the
+From a :func:`~benchmarks.solvers.runs.solver_benchmark` record, whose rows carry the
 relative suboptimality ``(f - f*) / |f*|`` of every run:
 
 * :func:`solver_markdown`: per group LASSO dataset, each solver's time to reach the
-  suboptimalities of :data:`~neural.bench.solvers.TARGETS` (1e-6 and 1e-8) and the
-  best one it reached; per OMPR dataset, loss, suboptimality, groups used, support
-  F1 and time at equal ``k``; the nonconvex penalties against the
-  ``global_minimum`` oracle.
+  suboptimalities of :data:`~benchmarks.solvers.runs.TARGETS` (1e-6 and 1e-8) and
+  the best one it reached, and every peer's time to 1e-8 over ours (issue 2's
+  speed bar, :func:`speed_ratios`); per OMPR dataset, loss, suboptimality,
+  groups used, support F1 and time at equal ``k``; the nonconvex penalties
+  against the ``global_minimum`` oracle.
 * :func:`plot_suboptimality`: suboptimality against time on log-log axes, one
-  panel per dataset, floored at :data:`~neural.bench.solvers.PLOT_FLOOR`.
+  panel per dataset, floored at :data:`~benchmarks.solvers.runs.PLOT_FLOOR`.
 * :func:`save_solvers`: ``solvers.{json,md,png}`` (quick: ``solvers_quick.*``).
 """
 
@@ -19,11 +20,24 @@ import math
 import textwrap
 from pathlib import Path
 
-from .results import save_figure, write_results
-from .solvers import PLOT_FLOOR, TARGETS
-from .solvers_peers import GL, OMP, ORACLE
+from ..results import markdown_table, save_figure, write_results
+from .peers import GL, OMP, ORACLE
+from .runs import PLOT_FLOOR, TARGETS
 
-__all__ = ["plot_suboptimality", "save_solvers", "solver_markdown"]
+__all__ = [
+    "SPEED_BAR",
+    "SPEED_TARGET",
+    "plot_suboptimality",
+    "save_solvers",
+    "solver_markdown",
+    "speed_ratios",
+]
+
+#: Issue 2's bar at relative suboptimality :data:`SPEED_TARGET`: the least
+#: ratio (peer's time over ours) each peer must show.
+SPEED_BAR = {"cvxpy Clarabel": 100.0, "skglm GroupBCD": 1.0}
+SPEED_TARGET = 1e-8
+_OURS = "sapp solve_group_lasso"
 
 
 def _check_record(record):
@@ -38,15 +52,6 @@ def _check_record(record):
             f"`record` must have the keys 'meta', 'datasets' and 'rows'; missing "
             f"{missing}."
         )
-
-
-def _table(header, body):
-    """An aligned Markdown table."""
-    cells = [[str(c) for c in row] for row in (header, *body)]
-    widths = [max(len(row[j]) for row in cells) for j in range(len(header))]
-    lines = ["| " + " | ".join(map(str.ljust, row, widths)) + " |" for row in cells]
-    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return lines
 
 
 def _by_dataset(record, sections):
@@ -69,9 +74,10 @@ def _time_to(runs, target):
 def _columns(spec, rows):
     """Header and body of a table from ``"header:key:format"`` column specs."""
     columns = [c.split(":") for c in spec]
-    return _table(
+    return markdown_table(
         [c[0] for c in columns],
         [[_cell(row.get(key), fmt) for _, key, fmt in columns] for row in rows],
+        aligned=True,
     )
 
 
@@ -105,12 +111,100 @@ _NONCONVEX_COLUMNS = (
 )
 
 
+def speed_ratios(record) -> list[dict]:
+    """Every peer's time to relative suboptimality 1e-8 over ours, per dataset.
+
+    Issue 2's speed bar (:data:`SPEED_BAR`): ``solve_group_lasso`` at least 100x
+    faster than cvxpy with Clarabel and at least as fast as skglm's ``GroupBCD``.
+
+    Parameters
+    ----------
+    record : dict
+        What :func:`~benchmarks.solvers.runs.solver_benchmark` returns.
+
+    Returns
+    -------
+    list of dict
+        One per group LASSO dataset and peer: ``dataset_name``, ``peer``,
+        ``peer_time`` and ``sapp_time`` (seconds to 1e-8, None if never
+        reached), ``ratio`` (``peer_time / sapp_time``; None if either is
+        None), ``bar`` (the least ratio the bar asks of this peer, None for a
+        peer it does not name) and ``met`` (None where ``bar`` or ``ratio`` is).
+
+    Raises
+    ------
+    TypeError
+        If ``record`` is not a dict.
+    ValueError
+        If ``record`` lacks ``meta``, ``datasets`` or ``rows``.
+    """
+    _check_record(record)
+    out = []
+    for dataset, rows in _by_dataset(record, GL):
+        times = {
+            solver: _time_to(runs, SPEED_TARGET)
+            for solver, runs in _per_solver(rows).items()
+        }
+        times = {k: v if isinstance(v, float) else None for k, v in times.items()}
+        ours = times.pop(_OURS, None)
+        for peer, time in times.items():
+            ratio = None if ours is None or time is None else time / ours
+            bar = SPEED_BAR.get(peer)
+            out.append(
+                {
+                    "dataset_name": dataset["dataset_name"],
+                    "peer": peer,
+                    "peer_time": time,
+                    "sapp_time": ours,
+                    "ratio": ratio,
+                    "bar": bar,
+                    "met": None if bar is None or ratio is None else ratio >= bar,
+                }
+            )
+    return out
+
+
+def _speed_bar_section(record) -> list[str]:
+    ratios = speed_ratios(record)
+    if not ratios:
+        return []
+    judged = [r for r in ratios if r["bar"] is not None]
+    met = sum(bool(r["met"]) for r in judged)
+    bars = " and ".join(f"{peer} >= {bar:g}x" for peer, bar in SPEED_BAR.items())
+    rows = [
+        [
+            r["dataset_name"],
+            r["peer"],
+            _cell(r["peer_time"], ".4f"),
+            _cell(r["sapp_time"], ".4f"),
+            "not reached" if r["ratio"] is None else f"{r['ratio']:.1f}x",
+            "" if r["bar"] is None else ("yes" if r["met"] else "NO"),
+        ]
+        for r in ratios
+    ]
+    header = ["dataset", "peer", "peer time (s)", "sapp time (s)", "peer / sapp"]
+    return [
+        "",
+        f"### Time to {SPEED_TARGET:.0e} against sapp (issue 2's speed bar)",
+        "",
+        f"Bar: peer time / sapp time {bars}; met in {met} of {len(judged)} cases"
+        + (
+            " (the bar is set for the full mode's n = 500, p = 5000)."
+            if record["meta"].get("quick")
+            else "."
+        ),
+        "",
+        *markdown_table([*header, "bar met"], rows, aligned=True),
+    ]
+
+
 def solver_markdown(record) -> str:
-    """Markdown report of a :func:`~neural.bench.solvers.solver_benchmark` record.
+    """Markdown report of a :func:`~benchmarks.solvers.runs.solver_benchmark` record.
 
     Group LASSO datasets: per solver, the time of its fastest run reaching each
-    relative suboptimality of :data:`~neural.bench.solvers.TARGETS`, and the best
-    one it reached.
+    relative suboptimality of :data:`~benchmarks.solvers.runs.TARGETS`, and the best
+    one it reached; then every peer's time to 1e-8 over ours
+    (:func:`speed_ratios`).
     OMPR datasets: loss at equal ``k``, suboptimality, groups used, support F1
     and time. Nonconvex penalties: ``solve_penalized`` at its tightest tolerance
     against the ``global_minimum`` oracle.
@@ -118,7 +212,7 @@ def solver_markdown(record) -> str:
     Parameters
     ----------
     record : dict
-        What :func:`~neural.bench.solvers.solver_benchmark` returns (or its JSON
+        What :func:`~benchmarks.solvers.runs.solver_benchmark` returns (or its JSON
         file, loaded).
 
     Returns
@@ -170,6 +264,7 @@ def solver_markdown(record) -> str:
             "",
             *_columns(spec, summary),
         ]
+    lines += _speed_bar_section(record)
     lines += ["", "## Group OMPR at equal k (objective: the loss)"]
     for dataset, rows in _by_dataset(record, OMP):
         lines += [
@@ -230,13 +325,13 @@ def plot_suboptimality(record, path) -> Path:
     tolerance first); single-run solvers are single points. The nonconvex
     datasets share one panel per (datafit, form), one curve per penalty, the
     oracle's runs drawn as crosses. Suboptimalities below
-    :data:`~neural.bench.solvers.PLOT_FLOOR` (exact zeros included) are drawn at
+    :data:`~benchmarks.solvers.runs.PLOT_FLOOR` (exact zeros included) are drawn at
     the floor; the record keeps them exact.
 
     Parameters
     ----------
     record : dict
-        What :func:`~neural.bench.solvers.solver_benchmark` returns.
+        What :func:`~benchmarks.solvers.runs.solver_benchmark` returns.
     path : str or Path
         The PNG file to write.
 

@@ -6,11 +6,8 @@ import json
 import pytest
 import torch
 
-from neural import METHODS
-from neural.bench import overhead
-from neural.bench.overhead import (
-    MODELS,
-    STEP_BAR,
+from benchmarks import overhead
+from benchmarks.overhead import (
     add_arguments,
     overhead_benchmark,
     overhead_markdown,
@@ -18,6 +15,8 @@ from neural.bench.overhead import (
     run,
     save_overhead,
 )
+from benchmarks.step_time import MODELS, STEP_BAR
+from neural import METHODS
 
 TINY = dict(models=("criteo",), steps=3, rounds=1, batch_sizes=(1, 4), repeats=1)
 
@@ -42,23 +41,6 @@ def test_record_has_a_step_row_for_every_method(tiny_record):
         assert len(row["runs_ms"]) == 1
     assert record["step_time"][0]["ratio_to_dense"] == 1.0
     assert record["bar"] == STEP_BAR
-
-
-def test_rounds_rotate_the_order_and_report_the_best_round():
-    labels = []
-    rows = overhead.step_time_benchmark(
-        ["criteo"], steps=2, rounds=2, progress=lambda *args: labels.append(args[2])
-    )
-    methods = ["dense", *METHODS]
-    assert labels[1:] == [
-        *(f"criteo {m}" for m in methods),
-        *(f"criteo {m}" for m in methods[1:] + methods[:1]),
-    ]
-    dense = rows[0]
-    for row in rows:
-        assert len(row["runs_ms"]) == 2
-        assert row["time_ms"] == min(row["runs_ms"])
-        assert row["ratio_to_dense"] == row["time_ms"] / dense["time_ms"]
 
 
 def test_record_has_an_inference_row_per_batch(tiny_record):
@@ -159,6 +141,7 @@ def test_argument_defaults():
     add_arguments(parser)
     args = parser.parse_args([])
     assert (args.quick, args.threads, args.json) == (False, 2, False)
+    assert args.step_only is False
     assert str(args.out) == "benchmarks/results"
 
 

@@ -5,10 +5,12 @@ import json
 import numpy as np
 import pytest
 
-from neural.bench import pruning, pruning_report
-from neural.bench.pruning import PruningGrid, default_grids, pruning_benchmark
-from neural.bench.pruning_compare import compare_records, comparison_markdown
-from neural.bench.pruning_report import pruning_markdown, summarize, verdicts
+from benchmarks.pruning import cli as pruning_cli
+from benchmarks.pruning import report as pruning_report
+from benchmarks.pruning import runs as pruning
+from benchmarks.pruning.compare import compare_records, comparison_markdown
+from benchmarks.pruning.report import pruning_markdown, summarize, verdicts
+from benchmarks.pruning.runs import PruningGrid, default_grids, pruning_benchmark
 from neural.cli import main
 
 
@@ -340,15 +342,15 @@ def test_a_bad_recipe_fails_before_any_cell_trains():
 
 def test_blocks_and_sparsities_options_cut_the_grid():
     (grid,) = [g for g in default_grids("full") if g.task == "criteo"]
-    cut = pruning._restrict(grid, [20, 5], [0.99])
+    cut = pruning_cli._restrict(grid, [20, 5], [0.99])
     assert (cut.blocks, cut.sparsities, cut.overrides) == (
         (5, 20),
         (0.99,),
         grid.overrides,
     )
-    assert pruning._restrict(grid, None, None) == grid
+    assert pruning_cli._restrict(grid, None, None) == grid
     with pytest.raises(ValueError, match=r"`--blocks` must be among \[5, 10, 20\]"):
-        pruning._restrict(grid, [7], None)
+        pruning_cli._restrict(grid, [7], None)
 
 
 def test_cli_refuses_a_block_outside_the_grid_with_exit_two(capsys):

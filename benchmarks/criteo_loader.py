@@ -1,4 +1,4 @@
-"""Criteo loader throughput: TSV parse + cache rows/s, its peak RSS, DataLoader rows/s.
+"""``sapp bench loader``: Criteo TSV parse + cache rows/s, peak RSS, DataLoader rows/s.
 
 Bars (the Criteo data of arXiv:2402.17902, Section 4, at scale: 33M rows):
 ``convert_criteo_tsv`` parses and caches >= 300k rows/s on 2 cores with a peak RSS
@@ -17,8 +17,10 @@ shuffled epoch over the cache is read through ``DataLoader`` (batch 32768,
 cache, as it was just written. The machine may be shared: the load average at
 the start is recorded.
 
-Run: ``python benchmarks/bench_criteo_loader.py [--rows 1000000] [--repeats 3]``.
-Writes benchmarks/results/criteo_loader.{json,md}.
+Run: ``sapp bench loader [--rows 1000000] [--repeats 3]``. Writes
+``criteo_loader.{json,md}`` (``criteo_loader_<rows>.*`` for another row count).
+Each conversion is a child ``python -m benchmarks.criteo_loader --convert TSV
+CACHE``.
 """
 
 from __future__ import annotations
@@ -34,7 +36,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import run_metadata, write_results
+from neural.cli_types import positive_int
+
+from .results import (
+    add_output_arguments,
+    markdown_table,
+    print_record,
+    run_metadata,
+    write_results,
+)
+
+__all__ = ["add_arguments", "loader_benchmark", "loader_markdown", "run"]
 
 BAR_ROWS_PER_SECOND = 300_000
 BAR_RSS_MB = 2048
@@ -94,7 +106,7 @@ def convert_child(source, target):
 
 def run_conversion(source, target):
     completed = subprocess.run(
-        [sys.executable, __file__, "--convert", str(source), str(target)],
+        [sys.executable, "-m", __name__, "--convert", str(source), str(target)],
         check=True,
         capture_output=True,
         text=True,
@@ -183,7 +195,19 @@ def benchmark(n_rows, repeats, folder):
     ]
 
 
-def markdown(rows, meta):
+def loader_markdown(rows, meta) -> str:
+    """The report of :func:`loader_benchmark`: one table and the conversion runs."""
+    table = [
+        [
+            r["dataset_name"],
+            r["solver_name"],
+            f"{r['time_s']:.2f}",
+            f"{r['rows_per_second']:,.0f}",
+            f"{r['peak_rss_mb']:.0f}" if "peak_rss_mb" in r else "-",
+        ]
+        for r in rows
+    ]
+    first = rows[0]
     lines = [
         "# Criteo loader throughput (CPU)",
         "",
@@ -192,17 +216,9 @@ def markdown(rows, meta):
         f"{meta['versions']['pyarrow']}, numpy {meta['versions']['numpy']}. Bar: "
         f"{rows[0]['bar']}; passed: {rows[0]['passed']}.",
         "",
-        "| dataset | step | time (s) | rows/s | peak RSS (MB) |",
-        "|---|---|---|---|---|",
-    ]
-    for r in rows:
-        rss = f"{r['peak_rss_mb']:.0f}" if "peak_rss_mb" in r else "-"
-        lines.append(
-            f"| {r['dataset_name']} | {r['solver_name']} | {r['time_s']:.2f} | "
-            f"{r['rows_per_second']:,.0f} | {rss} |"
-        )
-    first = rows[0]
-    lines += [
+        *markdown_table(
+            ["dataset", "step", "time (s)", "rows/s", "peak RSS (MB)"], table
+        ),
         "",
         f"Conversion runs (s): {', '.join(f'{t:.2f}' for t in first['runs_s'])}; "
         f"RSS after the imports (neural pulls in torch, scipy...): "
@@ -214,32 +230,54 @@ def markdown(rows, meta):
     return "\n".join(lines) + "\n"
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000, help="TSV lines")
-    parser.add_argument("--repeats", type=int, default=3, help="conversions")
-    parser.add_argument(
-        "--convert", nargs=2, metavar=("TSV", "CACHE"), help=argparse.SUPPRESS
-    )
-    args = parser.parse_args()
-    if args.convert:
-        convert_child(*args.convert)
-        return
+def loader_benchmark(*, rows=1_000_000, repeats=3) -> dict:
+    """Generate a TSV of ``rows`` lines, convert it ``repeats`` times, read an epoch.
+
+    Returns
+    -------
+    dict
+        ``meta`` (run metadata with the seed, ``rows``, ``repeats`` and the load
+        average at the start) and ``rows``: conversion, DataLoader epoch and
+        generation, each with ``time_s`` and ``rows_per_second``.
+    """
     load = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="criteo-bench-") as folder:
-        rows = benchmark(args.rows, args.repeats, Path(folder))
+        found = benchmark(rows, repeats, Path(folder))
     meta = run_metadata(
         ["sapp", "numpy", "pyarrow", "torch"],
         seed=0,
-        rows=args.rows,
-        repeats=args.repeats,
+        rows=rows,
+        repeats=repeats,
         load_average=load,
     )
-    text = markdown(rows, meta)
+    return {"meta": meta, "rows": found}
+
+
+def add_arguments(parser) -> None:
+    """The options of ``sapp bench loader``."""
+    parser.add_argument(
+        "--rows", type=positive_int, default=1_000_000, help="TSV lines"
+    )
+    parser.add_argument("--repeats", type=positive_int, default=3, help="conversions")
+    add_output_arguments(parser, "criteo_loader.{json,md}")
+
+
+def run(args) -> int:
+    """Run ``sapp bench loader``: write ``criteo_loader.{json,md}``, print them."""
+    record = loader_benchmark(rows=args.rows, repeats=args.repeats)
+    text = loader_markdown(record["rows"], record["meta"])
     stem = "criteo_loader" if args.rows == 1_000_000 else f"criteo_loader_{args.rows}"
-    write_results(stem, {"meta": meta, "rows": rows}, text)
-    print(text)
+    paths = write_results(args.out, stem, record, text)
+    print_record(record, text, paths, args.json)
+    return 0
+
+
+def _child(argv=None) -> None:
+    """``python -m benchmarks.criteo_loader --convert TSV CACHE``."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.criteo_loader")
+    parser.add_argument("--convert", nargs=2, metavar=("TSV", "CACHE"), required=True)
+    convert_child(*parser.parse_args(argv).convert)
 
 
 if __name__ == "__main__":
-    main()
+    _child()

@@ -1,4 +1,4 @@
-"""Support recovery on a planted block-sparse teacher, for every pruning method.
+"""``sapp bench teacher``: support recovery of each pruning method on a planted teacher.
 
 Issue 4's bar: at 90% sparsity with blocks >= 8, SA++ recovers at least as much
 of the true block support as ACDC and magnitude pruning.
@@ -27,22 +27,33 @@ Reported per method and block size (mean over seeds): recovery
 ``|S cap S*| / |S*|`` of the finalized support, and the test mean squared error
 of the finalized model on 4096 fresh samples (noise floor ``sigma^2``).
 
-Run: ``python benchmarks/bench_planted_teacher.py [--quick]``. Writes
-benchmarks/results/planted_teacher.{json,md}.
+Run: ``sapp bench teacher [--quick] [--workers N]``. Writes
+``planted_teacher.{json,md}`` (``--quick``: ``planted_teacher_quick.*``).
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import multiprocessing
 import statistics
+import sys
 
 import torch
-from _common import run_metadata, write_results
 from torch import nn
 
 import neural
+from neural.cli_types import positive_int
+from neural.pruning import n_kept_blocks
+
+from .results import (
+    add_output_arguments,
+    markdown_table,
+    print_record,
+    run_metadata,
+    write_results,
+)
+
+__all__ = ["add_arguments", "run", "summary", "teacher_benchmark", "teacher_markdown"]
 
 SPARSITY = 0.9
 FAN_IN, FAN_OUT = 256, 128
@@ -64,7 +75,7 @@ def correlated_inputs(n, generator):
 def make_teacher(block, seed, n_train, noise):
     generator = torch.Generator().manual_seed(seed)
     grid = neural.BlockGrid((FAN_OUT, FAN_IN), block)
-    k = neural.pruning.n_kept_blocks(grid.n_blocks, SPARSITY)
+    k = n_kept_blocks(grid.n_blocks, SPARSITY)
     support = torch.zeros(grid.n_blocks, dtype=torch.bool)
     support[torch.randperm(grid.n_blocks, generator=generator)[:k]] = True
     support = support.view(grid.grid_shape)
@@ -90,7 +101,7 @@ def make_student(seed):
     return nn.Sequential(nn.Linear(FAN_IN, FAN_OUT), nn.Tanh())
 
 
-def run(method, block, seed, total_steps, n_train, noise, weight_decay):
+def train_case(method, block, seed, total_steps, n_train, noise, weight_decay):
     support, (x, y), (x_test, y_test) = make_teacher(block, seed, n_train, noise)
     model = make_student(seed)
     optimizer = torch.optim.AdamW(
@@ -126,7 +137,7 @@ def run(method, block, seed, total_steps, n_train, noise, weight_decay):
 
 def _run_case(case):
     torch.set_num_threads(1)
-    return {**case, **run(**case)}
+    return {**case, **train_case(**case)}
 
 
 def benchmark(quick, workers):
@@ -152,7 +163,7 @@ def benchmark(quick, workers):
         rows = []
         for row in pool.imap(_run_case, cases):
             rows.append(row)
-            print(row, flush=True)
+            print(row, file=sys.stderr, flush=True)
     return rows, total_steps
 
 
@@ -160,6 +171,7 @@ CELL = ("n_train", "noise", "weight_decay", "block")
 
 
 def summary(rows):
+    """Mean and minimum recovery and mean test MSE per cell and method; SA++'s bar."""
     groups = {}
     for r in rows:
         groups.setdefault(tuple(r[k] for k in CELL) + (r["method"],), []).append(r)
@@ -187,7 +199,24 @@ def summary(rows):
     return table
 
 
-def markdown(table, meta):
+def teacher_markdown(table, meta) -> str:
+    """The report: one row per regime, weight decay, block size and method."""
+    body = [
+        [
+            s["n_train"],
+            s["noise"],
+            f"{s['weight_decay']:g}",
+            f"{s['block']}x{s['block']}",
+            s["method"],
+            f"{s['recovery_mean']:.3f}",
+            f"{s['recovery_min']:.3f}",
+            f"{s['test_mse_mean']:.4f}",
+            {None: "", True: "met", False: "NOT met"}[s["bar_met"]],
+        ]
+        for s in table
+    ]
+    header = ["n_train", "noise", "weight decay", "block", "method"]
+    header += ["recovery (mean)", "recovery (min)", "test MSE (mean)", "bar"]
     lines = [
         "# Planted block-sparse teacher: support recovery at 90% sparsity",
         "",
@@ -195,36 +224,42 @@ def markdown(table, meta):
         f"{meta['total_steps']} steps per run; seeds {meta['seeds']}. "
         "Bar: SA++ recovery >= ACDC's and magnitude's (mean over seeds).",
         "",
-        "| n_train | noise | weight decay | block | method | recovery (mean) "
-        "| recovery (min) | test MSE (mean) | bar |",
-        "|---|---|---|---|---|---|---|---|---|",
+        *markdown_table(header, body),
     ]
-    for s in table:
-        bar = {None: "", True: "met", False: "NOT met"}[s["bar_met"]]
-        lines.append(
-            f"| {s['n_train']} | {s['noise']} | {s['weight_decay']:g} | "
-            f"{s['block']}x{s['block']} | {s['method']} | {s['recovery_mean']:.3f} | "
-            f"{s['recovery_min']:.3f} | {s['test_mse_mean']:.4f} | {bar} |"
-        )
     return "\n".join(lines) + "\n"
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one seed, short runs")
-    parser.add_argument("--workers", type=int, default=2, help="processes (default 2)")
-    args = parser.parse_args()
-    rows, total_steps = benchmark(args.quick, args.workers)
-    table = summary(rows)
+def teacher_benchmark(*, quick=False, workers=2) -> dict:
+    """Every case of the grid over ``workers`` processes; the JSON record.
+
+    Returns
+    -------
+    dict
+        ``meta`` (run metadata with the seeds, steps and ``quick``), ``summary``
+        (:func:`summary`) and ``rows`` (one per trained model).
+    """
+    rows, total_steps = benchmark(quick, workers)
     seeds = sorted({r["seed"] for r in rows})
     meta = run_metadata(
-        ["sapp", "torch"], seeds=seeds, total_steps=total_steps, quick=args.quick
+        ["sapp", "torch"], seeds=seeds, total_steps=total_steps, quick=bool(quick)
     )
-    text = markdown(table, meta)
+    return {"meta": meta, "summary": summary(rows), "rows": rows}
+
+
+def add_arguments(parser) -> None:
+    """The options of ``sapp bench teacher``."""
+    parser.add_argument("--quick", action="store_true", help="one seed, short runs")
+    parser.add_argument(
+        "--workers", type=positive_int, default=2, help="processes (default 2)"
+    )
+    add_output_arguments(parser, "planted_teacher.{json,md}")
+
+
+def run(args) -> int:
+    """Run ``sapp bench teacher``: write ``planted_teacher.{json,md}``, print them."""
+    record = teacher_benchmark(quick=args.quick, workers=args.workers)
+    text = teacher_markdown(record["summary"], record["meta"])
     stem = "planted_teacher_quick" if args.quick else "planted_teacher"
-    write_results(stem, {"meta": meta, "summary": table, "rows": rows}, text)
-    print(text)
-
-
-if __name__ == "__main__":
-    main()
+    paths = write_results(args.out, stem, record, text)
+    print_record(record, text, paths, args.json)
+    return 0

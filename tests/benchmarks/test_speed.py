@@ -2,8 +2,8 @@ import math
 
 import torch
 
+from benchmarks.speed import block_sparse_linear, layer_speed, model_speed
 from neural.export import BlockSparseLinear
-from neural.export.speed import block_sparse_linear, layer_speed, model_speed
 
 
 def test_block_sparse_linear_keeps_the_pruners_count():

@@ -1,11 +1,13 @@
-"""Tests of neural/bench/solvers.py and solvers_report.py: benchopt rows (issue 6)."""
+"""``sapp bench solvers`` (benchmarks/solvers): benchopt rows (issue 6)."""
 
 import argparse
 import json
 
 import pytest
 
-from neural.bench import solvers, solvers_report
+from benchmarks.solvers import cli as solvers_cli
+from benchmarks.solvers import report as solvers_report
+from benchmarks.solvers import runs as solvers
 
 BENCHOPT_KEYS = {
     "solver_name",
@@ -101,9 +103,9 @@ def test_run_writes_quick_files(monkeypatch, tmp_path, capsys, record):
     small = {k: v for k, v in record.items() if k != "progress_calls"}
     monkeypatch.setattr(solvers, "solver_benchmark", lambda **kwargs: small)
     parser = argparse.ArgumentParser()
-    solvers.add_arguments(parser)
+    solvers_cli.add_arguments(parser)
     args = parser.parse_args(["--quick", "--out", str(tmp_path), "--json"])
-    assert solvers.run(args) == 0
+    assert solvers_cli.run(args) == 0
     assert json.loads(capsys.readouterr().out) == small
     assert (tmp_path / "solvers_quick.png").exists()
 
@@ -137,3 +139,74 @@ def test_bad_record():
         solvers_report.plot_suboptimality(
             {"meta": {}, "datasets": [], "rows": []}, "x.png"
         )
+
+
+def test_full_mode_has_issue_2s_four_group_lasso_settings():
+    names = [
+        d.name
+        for d in solvers._datasets(False, 1.0, solvers.PENALTY_NAMES)
+        if d.section == "group_lasso"
+    ]
+    lams = [name.split("lam=")[1].rstrip("]") for name in names]
+    assert lams == ["lam_max/10", "0.999*lam_max", "lam_max/100", "lam_max/10"]
+    assert [n.split(",")[0] for n in names] == [
+        "group_lasso[datafit=least_squares"
+    ] * 3 + ["group_lasso[datafit=logistic"]
+    quick = [d for d in solvers._datasets(True, 1.0, ()) if d.section == "group_lasso"]
+    assert [d.lam_fraction for d in quick] == [0.1, 0.1]
+
+
+def test_group_lasso_settings_share_the_data_and_scale_lam():
+    fractions = {}
+    for d in solvers._datasets(False, 0.02, ()):
+        if d.section == "group_lasso" and d.datafit == "least_squares":
+            inst = d.build(0)
+            fractions[d.lam_fraction] = (inst.X, inst.lam / inst.tau())
+    (x, _), *others = fractions.values()
+    assert all((other == x).all() for other, _ in others)
+    assert {f: round(r, 12) for f, (_, r) in fractions.items()} == {
+        0.1: 0.1,
+        0.999: 0.999,
+        0.01: 0.01,
+    }
+
+
+def _gl_record(times):
+    """A record with one group LASSO dataset; ``times``: solver -> [(time, subopt)]."""
+    name = "group_lasso[datafit=least_squares,lam=lam_max/10]"
+    rows = [
+        {"solver_name": s, "dataset_name": name, "time": t, "suboptimality": sub}
+        for s, runs in times.items()
+        for t, sub in runs
+    ]
+    dataset = {"dataset_name": name, "section": "group_lasso", "f_star": 1.0}
+    return {"meta": {}, "datasets": [dataset], "rows": rows}
+
+
+def test_speed_ratios_divide_the_times_to_1e_8():
+    record = _gl_record(
+        {
+            "sapp solve_group_lasso": [(0.5, 1e-3), (0.1, 1e-9), (0.2, 0.0)],
+            "cvxpy Clarabel": [(20.0, 1e-10)],
+            "skglm GroupBCD": [(0.05, 1e-9)],
+            "cvxpy SCS": [(1.0, 1e-5)],
+        }
+    )
+    ratios = {r["peer"]: r for r in solvers_report.speed_ratios(record)}
+    assert ratios["cvxpy Clarabel"]["ratio"] == pytest.approx(200.0)
+    assert ratios["cvxpy Clarabel"]["met"] is True
+    assert ratios["skglm GroupBCD"]["ratio"] == pytest.approx(0.5)
+    assert ratios["skglm GroupBCD"]["met"] is False
+    assert ratios["cvxpy SCS"]["ratio"] is None
+    assert ratios["cvxpy SCS"]["bar"] is None and ratios["cvxpy SCS"]["met"] is None
+    text = solvers_report.solver_markdown(record)
+    assert "met in 1 of 2 cases" in text
+    assert "not reached" in text
+
+
+def test_speed_ratios_when_sapp_never_reaches_the_target():
+    record = _gl_record(
+        {"sapp solve_group_lasso": [(0.1, 1e-3)], "cvxpy Clarabel": [(9.0, 0.0)]}
+    )
+    (row,) = solvers_report.speed_ratios(record)
+    assert (row["sapp_time"], row["ratio"], row["met"]) == (None, None, None)

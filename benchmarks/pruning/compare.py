@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import statistics
 
-from .pruning_report import PRIMARY_METRIC
+from ..results import markdown_table
+from .report import PRIMARY_METRIC
 
 __all__ = ["compare_records", "comparison_markdown"]
 
@@ -44,7 +45,7 @@ def compare_records(reference: dict, record: dict) -> dict:
     Parameters
     ----------
     reference, record : dict
-        Records of :func:`~neural.bench.pruning.pruning_benchmark` (as written to
+        Records of :func:`~benchmarks.pruning.runs.pruning_benchmark` (as written to
         ``pruning*.json``).
 
     Returns
@@ -110,6 +111,21 @@ def compare_records(reference: dict, record: dict) -> dict:
     }
 
 
+def _cell_row(c) -> list:
+    sparsity = "-" if c["sparsity"] is None else f"{c['sparsity']:.0%}"
+    return [
+        c["task"],
+        c["method"],
+        c["block"] or "-",
+        sparsity,
+        c["metric"],
+        f"{c['reference_mean']:.4f}",
+        f"{c['mean']:.4f}",
+        f"{c['difference']:+.4f}",
+        f"{c['noise']:.4f}",
+    ]
+
+
 def comparison_markdown(comparison: dict, reference_name: str) -> str:
     """:func:`compare_records`' result as Markdown: the verdict, then what differs."""
     outside = [c for c in comparison["cells"] if not c["within"]]
@@ -128,17 +144,7 @@ def comparison_markdown(comparison: dict, reference_name: str) -> str:
         f"{gaps or 'no shared metric'}.",
     ]
     if outside:
-        lines += [
-            "",
-            "| task | method | block | sparsity | metric | reference | rerun | "
-            "difference | noise |",
-            "|---|---|---|---|---|---|---|---|---|",
-        ]
-        for c in outside:
-            sparsity = "-" if c["sparsity"] is None else f"{c['sparsity']:.0%}"
-            lines.append(
-                f"| {c['task']} | {c['method']} | {c['block'] or '-'} | {sparsity} | "
-                f"{c['metric']} | {c['reference_mean']:.4f} | {c['mean']:.4f} | "
-                f"{c['difference']:+.4f} | {c['noise']:.4f} |"
-            )
+        header = ["task", "method", "block", "sparsity", "metric", "reference"]
+        header += ["rerun", "difference", "noise"]
+        lines += ["", *markdown_table(header, [_cell_row(c) for c in outside])]
     return "\n".join(lines) + "\n"

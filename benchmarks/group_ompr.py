@@ -1,4 +1,4 @@
-"""Group OMPR against abess (group splicing) and scikit-learn OMP, in one run (issue 3).
+"""``sapp bench omp``: group OMPR against abess and scikit-learn OMP (issue 3).
 
 Sections (all seeded; every loss is recomputed with *our* formula from each
 solver's coefficients, so scaling differences cannot hide):
@@ -29,31 +29,24 @@ solver's coefficients, so scaling differences cannot hide):
    supports with R rounds, on a block-orthogonal design (kappa = 1) and on
    equicorrelated designs; success = ``L(out) <= L(b*) + eps``.
 
-Run: ``python benchmarks/bench_omp.py [--quick]``. Writes
-benchmarks/results/omp.{json,md} (``--quick``: omp.quick.{json,md}, a smoke run).
+Run: ``sapp bench omp [--quick] [--blas-threads N]``. Writes ``omp.{json,md}``
+(``--quick``: ``omp.quick.{json,md}``, a smoke run).
 Timings are wall-clock on whatever else the machine is running: compare the
 solvers' ratios inside one run, not absolute seconds across runs.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
 import sys
-import tempfile
 import time
 import warnings
-from importlib.metadata import version
-from pathlib import Path
 
 import numpy as np
 from abess.linear import LinearRegression, LogisticRegression
 from sklearn.linear_model import orthogonal_mp
 from threadpoolctl import threadpool_limits
 
-from neural.bench.solvers import planted_groups
+from neural.cli_types import positive_int
 from nonconvex_reg import (
     ConvergenceWarning,
     Groups,
@@ -66,7 +59,17 @@ from nonconvex_reg.penalties import penalty_examples
 from omp import best_subset, check_theorem_b3, group_omp, group_ompr, ompr_nonconvex
 from omp.refit import make_refit
 
-RESULTS = Path(__file__).parent / "results"
+from .results import (
+    add_output_arguments,
+    markdown_table,
+    print_record,
+    run_metadata,
+    write_results,
+)
+from .solvers.runs import planted_groups
+
+__all__ = ["add_arguments", "omp_benchmark", "omp_markdown", "run"]
+
 SEED = 0
 LOGISTIC_RIDGE = 1e-3
 TIE = 1e-9  # relative slack for "loss <= abess's loss" (rounding)
@@ -174,7 +177,7 @@ def planted_section(quick):
                         print(f"{dataset:70s} OMPR {ours:.6g} abess {theirs:.6g} "
                               f"({record['sapp group OMPR']['time']:.3f}s vs "
                               f"{record['abess (group splicing)']['time']:.3f}s)",
-                              flush=True)
+                              file=sys.stderr, flush=True)
     return rows, instances
 
 
@@ -236,7 +239,7 @@ def small_section(quick):
             for name, value in losses.items():
                 counts[name] += bool(value <= best * (1 + TIE))
         out[condition] = counts
-        print(condition, counts, flush=True)
+        print(condition, counts, file=sys.stderr, flush=True)
     return out
 
 
@@ -256,7 +259,7 @@ def agreement_section(quick):
             totals["disagreements"] += [{"kind": kind, "seed": 1000 + seed, **d}
                                         for d in result.info["disagreements"]]
     print("Algorithm 2:", {k: v for k, v in totals.items() if k != "disagreements"},
-          len(totals["disagreements"]), "disagreements", flush=True)
+          len(totals["disagreements"]), "disagreements", file=sys.stderr, flush=True)
     return totals
 
 
@@ -314,120 +317,195 @@ def sweep_section(quick):
                 "exact_constants": bool(all(r.exact_constants for r in reports)),
             }
             out.append(row)
-            print(row, flush=True)
+            print(row, file=sys.stderr, flush=True)
     return out
 
 
 # ----------------------------------------------------------------- output
-def write_results(payload, quick):
-    s, meta = payload, payload["meta"]
-    lines = ["# Group OMPR vs abess vs scikit-learn OMP (issue 3)", "",
-             f"Command: `{meta['command']}`; machine: {meta['machine']}; "
-             f"seed {meta['seed']}; versions: {meta['versions']}", "",
-             "Timings are wall-clock in one run with whatever else the machine was "
-             "running; compare ratios within this run.", "",
-             "## 1. Planted instances (n=500, p=5000, 500 groups of 10)", "",
-             "| losses | instances | OMPR <= abess | OMPR < abess | OMPR > abess | "
-             "OMPR <= abess support refit exactly | time OMPR (s) | time abess (s) | "
-             "time OMP (s) | time sklearn OMP (s) | mean F1 OMPR / abess / OMP / "
-             "sklearn |", "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for loss, summ in s["planted_summary"].items():
-        t, f = summ["total_time"], summ["mean_f1"]
+def _planted_summary_row(loss, summ) -> list[str]:
+    t, f = summ["total_time"], summ["mean_f1"]
 
-        def fmt(d, name, spec):
-            return format(d[name], spec) if name in d else "n/a"
+    def fmt(d, name, spec):
+        return format(d[name], spec) if name in d else "n/a"
 
-        lines.append(
-            f"| {loss} | {summ['instances']} | {summ['ompr_le_abess']} "
-            f"({summ['ompr_le_abess_rate']:.1%}) | {summ['ompr_lt_abess']} | "
-            f"{summ['ompr_gt_abess']} | {summ['ompr_le_abess_support_refit']} | "
-            f"{fmt(t, 'sapp group OMPR', '.2f')} | "
-            f"{fmt(t, 'abess (group splicing)', '.2f')} | "
-            f"{fmt(t, 'sapp group OMP', '.2f')} | "
-            f"{fmt(t, 'sklearn OMP (coefficients)', '.2f')} | "
-            f"{fmt(f, 'sapp group OMPR', '.3f')} / "
-            f"{fmt(f, 'abess (group splicing)', '.3f')} / "
-            f"{fmt(f, 'sapp group OMP', '.3f')} / "
-            f"{fmt(f, 'sklearn OMP (coefficients)', '.3f')} |")
-    lines += ["", "Per instance (loss; time in s):", "",
-              "| dataset | OMPR | abess | abess support, exact refit | OMP | "
-              "sklearn OMP | t OMPR | t abess |", "|---|---|---|---|---|---|---|---|"]
-    for r in s["planted_instances"]:
-        sk = r.get("sklearn OMP (coefficients)")
-        lines.append(
-            f"| {r['dataset_name']} | {r['sapp group OMPR']['objective_value']:.6g} | "
-            f"{r['abess (group splicing)']['objective_value']:.6g} | "
-            f"{r['abess_support_refit_loss']:.6g} | "
-            f"{r['sapp group OMP']['objective_value']:.6g} | "
-            f"{'n/a' if sk is None else format(sk['objective_value'], '.6g')} | "
-            f"{r['sapp group OMPR']['time']:.3f} | "
-            f"{r['abess (group splicing)']['time']:.3f} |")
-    lines += ["", "## 2. Small instances: exhaustive optimum reached", "",
-              "| design | instances | group OMPR | group OMP | abess |",
-              "|---|---|---|---|---|"]
-    for condition, c in s["small"].items():
-        n = c["instances"]
-        cells = " | ".join(
-            f"{c[name]} ({c[name] / n:.0%})"
-            for name in ("sapp group OMPR", "sapp group OMP", "abess (group splicing)")
-        )
-        lines.append(f"| {condition} | {n} | {cells} |")
-    a = s["agreement"]
-    lines += ["", "## 3. Algorithm 2 selection vs the gradient-norm rule", "",
-              f"{a['instances']} instances (all four datafits), {a['selections']} "
-              f"selections: {len(a['disagreements'])} disagreements, "
-              f"{a['uncertified']} uncertified selections.", "",
-              "## 4. Theorem B.3 sweep (k = 3, 20 groups of 2, n = 80)", "",
-              "| design | k'/k | k' | median kappa | median k(kappa^2+1) | "
-              "hypothesis holds | L(out) <= L* + eps | max excess | median R | "
-              "max rounds used | exact constants |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in s["sweep"]:
-        lines.append(
-            f"| {r['design']} | {r['ratio']:g} | {r['k_prime']} | "
-            f"{r['kappa_median']:.3g} | {r['required_k_prime_median']:.3g} | "
-            f"{r['hypothesis_holds']}/{r['instances']} | "
-            f"{r['success']}/{r['instances']} | {r['max_excess']:.2e} | "
-            f"{r['rounds_median']:g} | {r['rounds_used_max']} | "
-            f"{'yes' if r['exact_constants'] else 'bounds'} |")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stem = "omp.quick" if quick else "omp"
-    for suffix, text in ((".json", json.dumps(payload, indent=2, default=float)),
-                         (".md", "\n".join(lines) + "\n")):
-        with tempfile.NamedTemporaryFile("w", dir=RESULTS, delete=False) as tmp:
-            tmp.write(text)
-        os.replace(tmp.name, RESULTS / f"{stem}{suffix}")  # never half-written
-    print("\n".join(lines[:16]))
+    names = (_OMPR, _ABESS, "sapp group OMP", _SKLEARN)
+    return [
+        loss,
+        str(summ["instances"]),
+        f"{summ['ompr_le_abess']} ({summ['ompr_le_abess_rate']:.1%})",
+        str(summ["ompr_lt_abess"]),
+        str(summ["ompr_gt_abess"]),
+        str(summ["ompr_le_abess_support_refit"]),
+        *(fmt(t, name, ".2f") for name in names),
+        " / ".join(fmt(f, name, ".3f") for name in names),
+    ]
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="a small smoke run of every section")
-    parser.add_argument("--blas-threads", type=int, default=1,
-                        help="BLAS threads for every solver (default 1: on a "
-                        "shared 2-core machine more threads slow the small "
-                        "dense products 15-50x)")
-    args = parser.parse_args()
-    meta = {
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "seed": SEED,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}",
-        "python": platform.python_version(),
-        "versions": {pkg: version(pkg) for pkg in
-                     ("sapp", "numpy", "scipy", "scikit-learn", "abess")},
-        "blas_threads": args.blas_threads,
-        "quick": args.quick,
-    }
-    with threadpool_limits(args.blas_threads):
-        rows, instances = planted_section(args.quick)
-        payload = {"meta": meta, "rows": rows, "planted_instances": instances,
-                   "planted_summary": planted_summary(rows, instances),
-                   "small": small_section(args.quick),
-                   "agreement": agreement_section(args.quick),
-                   "sweep": sweep_section(args.quick)}
-    write_results(payload, args.quick)
+def _instance_row(r) -> list[str]:
+    sk = r.get(_SKLEARN)
+    return [
+        r["dataset_name"],
+        f"{r[_OMPR]['objective_value']:.6g}",
+        f"{r[_ABESS]['objective_value']:.6g}",
+        f"{r['abess_support_refit_loss']:.6g}",
+        f"{r['sapp group OMP']['objective_value']:.6g}",
+        "n/a" if sk is None else format(sk["objective_value"], ".6g"),
+        f"{r[_OMPR]['time']:.3f}",
+        f"{r[_ABESS]['time']:.3f}",
+    ]
 
 
-if __name__ == "__main__":
-    main()
+def _sweep_row(r) -> list[str]:
+    return [
+        r["design"],
+        f"{r['ratio']:g}",
+        str(r["k_prime"]),
+        f"{r['kappa_median']:.3g}",
+        f"{r['required_k_prime_median']:.3g}",
+        f"{r['hypothesis_holds']}/{r['instances']}",
+        f"{r['success']}/{r['instances']}",
+        f"{r['max_excess']:.2e}",
+        f"{r['rounds_median']:g}",
+        str(r["rounds_used_max"]),
+        "yes" if r["exact_constants"] else "bounds",
+    ]
+
+
+_OMPR, _ABESS = "sapp group OMPR", "abess (group splicing)"
+_SKLEARN = "sklearn OMP (coefficients)"
+_PLANTED_HEADER = [
+    "losses",
+    "instances",
+    "OMPR <= abess",
+    "OMPR < abess",
+    "OMPR > abess",
+    "OMPR <= abess support refit exactly",
+    "time OMPR (s)",
+    "time abess (s)",
+    "time OMP (s)",
+    "time sklearn OMP (s)",
+    "mean F1 OMPR / abess / OMP / sklearn",
+]
+_INSTANCE_HEADER = ["dataset", "OMPR", "abess", "abess support, exact refit"]
+_INSTANCE_HEADER += ["OMP", "sklearn OMP", "t OMPR", "t abess"]
+_SWEEP_HEADER = ["design", "k'/k", "k'", "median kappa", "median k(kappa^2+1)"]
+_SWEEP_HEADER += ["hypothesis holds", "L(out) <= L* + eps", "max excess"]
+_SWEEP_HEADER += ["median R", "max rounds used", "exact constants"]
+
+
+def omp_markdown(payload: dict) -> str:
+    """The report of :func:`omp_benchmark`: one section per part of the benchmark."""
+    meta, a = payload["meta"], payload["agreement"]
+    small = [
+        [
+            condition,
+            str(c["instances"]),
+            *(
+                f"{c[name]} ({c[name] / c['instances']:.0%})"
+                for name in (_OMPR, "sapp group OMP", _ABESS)
+            ),
+        ]
+        for condition, c in payload["small"].items()
+    ]
+    lines = [
+        "# Group OMPR vs abess vs scikit-learn OMP (issue 3)",
+        "",
+        f"Command: `{meta['command']}`; machine: {meta['machine']}; "
+        f"seed {meta['seed']}; versions: {meta['versions']}",
+        "",
+        "Timings are wall-clock in one run with whatever else the machine was "
+        "running; compare ratios within this run.",
+        "",
+        "## 1. Planted instances (n=500, p=5000, 500 groups of 10)",
+        "",
+        *markdown_table(
+            _PLANTED_HEADER,
+            [_planted_summary_row(*i) for i in payload["planted_summary"].items()],
+        ),
+        "",
+        "Per instance (loss; time in s):",
+        "",
+        *markdown_table(
+            _INSTANCE_HEADER, [_instance_row(r) for r in payload["planted_instances"]]
+        ),
+        "",
+        "## 2. Small instances: exhaustive optimum reached",
+        "",
+        *markdown_table(
+            ["design", "instances", "group OMPR", "group OMP", "abess"], small
+        ),
+        "",
+        "## 3. Algorithm 2 selection vs the gradient-norm rule",
+        "",
+        f"{a['instances']} instances (all four datafits), {a['selections']} "
+        f"selections: {len(a['disagreements'])} disagreements, "
+        f"{a['uncertified']} uncertified selections.",
+        "",
+        "## 4. Theorem B.3 sweep (k = 3, 20 groups of 2, n = 80)",
+        "",
+        *markdown_table(_SWEEP_HEADER, [_sweep_row(r) for r in payload["sweep"]]),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def omp_benchmark(*, quick=False, blas_threads=1) -> dict:
+    """Run the four sections with ``blas_threads`` BLAS threads; the JSON record.
+
+    Parameters
+    ----------
+    quick : bool, default=False
+        A small smoke run of every section.
+    blas_threads : int, default=1
+        BLAS threads for every solver (threadpoolctl).
+
+    Returns
+    -------
+    dict
+        ``meta``, ``rows`` (one per solver and planted instance),
+        ``planted_instances``, ``planted_summary``, ``small``, ``agreement``
+        and ``sweep`` (module docstring).
+    """
+    meta = run_metadata(
+        ["sapp", "numpy", "scipy", "scikit-learn", "abess"],
+        seed=SEED,
+        blas_threads=blas_threads,
+        quick=bool(quick),
+    )
+    with threadpool_limits(blas_threads):
+        rows, instances = planted_section(quick)
+        return {
+            "meta": meta,
+            "rows": rows,
+            "planted_instances": instances,
+            "planted_summary": planted_summary(rows, instances),
+            "small": small_section(quick),
+            "agreement": agreement_section(quick),
+            "sweep": sweep_section(quick),
+        }
+
+
+def add_arguments(parser) -> None:
+    """The options of ``sapp bench omp``."""
+    parser.add_argument(
+        "--quick", action="store_true", help="a small smoke run of every section"
+    )
+    parser.add_argument(
+        "--blas-threads",
+        type=positive_int,
+        default=1,
+        help="BLAS threads for every solver (default 1: on a shared 2-core "
+        "machine more threads slow the small dense products 15-50x)",
+    )
+    add_output_arguments(parser, "omp.{json,md}")
+
+
+def run(args) -> int:
+    """Run ``sapp bench omp``: write ``omp.{json,md}``, print the summary."""
+    payload = omp_benchmark(quick=args.quick, blas_threads=args.blas_threads)
+    markdown = omp_markdown(payload)
+    stem = "omp.quick" if args.quick else "omp"
+    paths = write_results(args.out, stem, payload, markdown)
+    # The summary only: the per-instance table runs to 120 rows.
+    summary = "\n".join(markdown.splitlines()[:16])
+    print_record(payload, summary, paths, args.json)
+    return 0

@@ -1,6 +1,6 @@
 """The solvers of ``sapp bench solvers``: ours and the peers, behind one signature.
 
-Each adapter takes an instance (:mod:`neural.bench.solvers`) and one value of
+Each adapter takes an instance (:mod:`benchmarks.solvers.runs`) and one value of
 its ladder (a tolerance, or None for the solver's defaults) and returns the
 coefficients plus extra row fields; the benchmark recomputes every objective
 from those coefficients with our formula. :data:`SOLVERS` says which sections

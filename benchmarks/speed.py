@@ -1,6 +1,7 @@
-"""Dense vs block-sparse inference speed, measured side by side in one run.
+"""``sapp bench speed``: dense vs block-sparse inference speed, side by side in one run.
 
-Used by ``sapp bench speed`` and ``benchmarks/bench_export.py``. For a layer the
+Used by ``sapp bench speed``, ``sapp bench export`` (:mod:`benchmarks.export`)
+and ``sapp bench overhead``. For a layer the
 contenders are the dense product, torch's two BSR paths (``F.linear(x, W_bsr)``
 and ``torch.mm(W_bsr, x^T)^T``) and the exported :class:`BlockSparseLinear`; for
 a whole model, the dense finalized model against its export. The ideal speedup at
@@ -9,6 +10,7 @@ block sparsity ``s`` is ``1 / (1 - s)``.
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 import warnings
@@ -18,18 +20,24 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .convert import capture_inputs
-from .modules import BlockSparseConv2d, BlockSparseLinear
-from .timing import median_latency_ms
+from neural import cli_types
+from neural.export import BlockSparseConv2d, BlockSparseLinear, export_block_sparse
+from neural.export.convert import capture_inputs
+from neural.export.timing import median_latency_ms
 
 __all__ = [
+    "SPEED_MODELS",
     "ExportedLayerSpeed",
     "LayerSpeed",
     "ModelSpeed",
+    "add_arguments",
     "block_sparse_linear",
     "exported_layer_speeds",
     "layer_speed",
     "model_speed",
+    "pruned_model",
+    "run",
+    "speed_report",
 ]
 
 
@@ -222,8 +230,8 @@ def pruned_model(name, sparsity, block, *, image_size=32, seed=0):
     Speed depends on shapes and sparsity, not on trained values, so random
     weights pruned one-shot by block magnitude are representative.
     """
-    from .. import prune
-    from ..models import criteo_tower, resnet18
+    from neural import prune
+    from neural.models import criteo_tower, resnet18
 
     torch.manual_seed(seed)
     if name == "linear":
@@ -251,8 +259,6 @@ def speed_report(name, sparsity, block, batch_sizes, *, repeats=10, image_size=3
     decision table is part of the result); every batch size in ``batch_sizes`` is
     then timed for each exported layer and for the whole model.
     """
-    from .convert import export_block_sparse
-
     dense, make_input = pruned_model(name, sparsity, block, image_size=image_size)
     exported, decisions = export_block_sparse(
         dense, example_inputs=make_input(64), repeats=repeats, ragged="dense"
@@ -299,3 +305,44 @@ def _speed_tables(layers, models) -> str:
             f"{d['exported_rows_per_s']:>14.0f}"
         )
     return "\n".join(lines)
+
+
+def add_arguments(parser) -> None:
+    """The options of ``sapp bench speed``."""
+    parser.add_argument("--model", choices=SPEED_MODELS, default="criteo")
+    parser.add_argument("--sparsity", type=cli_types.sparsity, default=0.9)
+    parser.add_argument("--block", type=cli_types.positive_int, default=10)
+    parser.add_argument(
+        "--batch-sizes", type=cli_types.positive_int, nargs="+", default=[1, 64, 256]
+    )
+    parser.add_argument("--repeats", type=cli_types.positive_int, default=20)
+    parser.add_argument("--threads", type=cli_types.positive_int, default=2)
+    parser.add_argument(
+        "--image-size",
+        type=cli_types.positive_int,
+        default=32,
+        help="ResNet input side",
+    )
+    parser.add_argument("--json", action="store_true", help="print the record as JSON")
+
+
+def run(args) -> int:
+    """Run ``sapp bench speed``: print the decisions and timing tables (or JSON)."""
+    torch.set_num_threads(args.threads)
+    record, decisions, tables = speed_report(
+        args.model,
+        args.sparsity,
+        args.block,
+        args.batch_sizes,
+        repeats=args.repeats,
+        image_size=args.image_size,
+    )
+    if args.json:
+        print(json.dumps(record, indent=2))
+    else:
+        print(
+            f"sapp bench speed: {args.model}, block {args.block}, sparsity "
+            f"{args.sparsity:g}, {args.threads} threads (fp32, CPU)\n"
+        )
+        print(decisions, tables, sep="\n\n")
+    return 0

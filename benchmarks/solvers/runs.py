@@ -5,7 +5,9 @@ dataset_name, time, objective_value, suboptimality)``:
 
 * **Group LASSO and group logistic regression**, ``min_beta L(beta) + lam *
   sum_g ||beta_g||_2`` with ``lam = lam_max / 10`` (``lam_max = tau``, the
-  smallest ``lam`` with solution 0): ``solve_group_lasso`` against skglm
+  smallest ``lam`` with solution 0), and for least squares also ``lam = 0.999
+  lam_max`` and ``lam_max / 100`` on the same data (full mode; issue 2's four
+  settings): ``solve_group_lasso`` against skglm
   (``GroupBCD``; ``GroupProxNewton`` for logistic), celer (``GroupLasso``, least
   squares only) and cvxpy with Clarabel and SCS. Each iterative solver runs at
   every tolerance of a ladder (benchopt's approach), each run timed from scratch,
@@ -42,7 +44,10 @@ objective over all runs on a dataset, and the suboptimality of a run is
 ``(f - f*) / |f*|`` (``|f*|`` replaced by 1 if ``f* = 0``), exact in the JSON; the
 plot floors it at :data:`PLOT_FLOOR` so that exact zeros show on a log axis. "Time
 to 1e-6" is the shortest run whose suboptimality is at most 1e-6. The tables and
-the plot are written by :mod:`neural.bench.solvers_report`.
+the plot are written by :mod:`benchmarks.solvers.report`, which also checks issue
+2's speed bar: at relative suboptimality 1e-8, ``solve_group_lasso`` at least
+100x faster than cvxpy with Clarabel and at least as fast as skglm's
+``GroupBCD``.
 
 Datasets: Gaussian designs with planted groups; group LASSO n = 500, p = 5000
 (500 groups of 10; quick: n = 200, p = 1000); OMPR the same sizes with k in {5,
@@ -80,29 +85,17 @@ from nonconvex_reg.penalties import penalty_examples
 from nonconvex_reg.solvers.objectives import objective_value
 from nonconvex_reg.validation import check_int, check_scalar
 
-from ..cli_types import non_negative_int
-from .results import (
-    add_output_arguments,
-    print_record,
-    progress_bar,
-    run_metadata,
-)
-from .solvers_peers import LOSSES, OMP, ORACLE, SOLVER_NAMES, SOLVERS
+from ..results import json_ready, run_metadata
+from .peers import LOSSES, OMP, ORACLE, SOLVER_NAMES, SOLVERS
 
 __all__ = [
-    "HELP",
     "PENALTY_NAMES",
     "PLOT_FLOOR",
     "SOLVER_NAMES",
     "TARGETS",
-    "add_arguments",
     "planted_groups",
-    "run",
     "solver_benchmark",
 ]
-
-#: One-line help of ``sapp bench solvers``.
-HELP = "group LASSO, group OMPR and nonconvex solvers vs peers (benchopt curves)"
 
 #: Relative suboptimalities whose time-to-reach the Markdown reports.
 TARGETS = (1e-6, 1e-8)
@@ -119,7 +112,12 @@ _PACKAGES = ("sapp", "numpy", "scipy", "numba", "cvxpy", "clarabel", "scs")
 _PACKAGES += ("skglm", "celer", "abess", "scikit-learn", "matplotlib")
 
 #: Sizes per mode, (full, quick).
-_GROUP_LASSO = ((500, 500, 10), (200, 100, 10))  # n_samples, n_groups, group_size
+_GROUP_LASSO = (  # n_samples, n_groups, group_size, lam / lam_max per datafit
+    (500, 500, 10, {"least_squares": (0.1, 0.999, 0.01), "logistic": (0.1,)}),
+    (200, 100, 10, {"least_squares": (0.1,), "logistic": (0.1,)}),
+)
+#: How dataset names spell ``lam`` for each fraction of ``lam_max``.
+_LAM_NAMES = {0.1: "lam_max/10", 0.999: "0.999*lam_max", 0.01: "lam_max/100"}
 _OMPR = ((500, 500, 10, (5, 10)), (200, 100, 10, (5,)))  # ... and the k's
 _EXACT = ((100, 20, 2, 3), (100, 16, 2, 3))  # ... and k
 _NONCONVEX = ((30, 6, 2, ("sum", "inverse")), (30, 4, 2, ("sum",)))  # ... forms
@@ -142,6 +140,7 @@ class _Dataset:
     rho: float = 0.0
     penalty: str = ""
     form: str = "sum"
+    lam_fraction: float = 0.1  # group LASSO: lam / lam_max
 
     @property
     def info(self) -> dict:
@@ -153,7 +152,7 @@ class _Dataset:
             "group_size": self.group_size,
         }
         if self.section == "group_lasso":
-            info["lam"] = "lam_max/10"
+            info["lam"] = _LAM_NAMES[self.lam_fraction]
         elif self.section == "nonconvex":
             info.update(penalty=self.penalty, form=self.form, lam="0.3*lam_max")
         else:
@@ -186,7 +185,8 @@ class _Dataset:
             form=self.form,
         )
         if self.section == "group_lasso":
-            inst.penalty, inst.lam = GroupLassoPenalty(), 0.1 * inst.tau()
+            inst.penalty = GroupLassoPenalty()
+            inst.lam = self.lam_fraction * inst.tau()
         elif self.section == "nonconvex":
             inst.penalty, inst.lam = _PENALTIES[self.penalty], 0.3 * inst.tau()
         return inst
@@ -241,7 +241,7 @@ def planted_groups(rng, datafit, n_samples, n_groups, group_size, n_active, leve
 
     Least squares: noise variance ``var(X beta) / level``; logistic: labels in
     {-1, +1} drawn from the model with ``std(X beta) = level``. The draws come
-    from ``rng`` in a fixed order (``benchmarks/bench_omp.py`` shares them).
+    from ``rng`` in a fixed order (:mod:`benchmarks.group_ompr` shares them).
 
     Returns
     -------
@@ -272,10 +272,11 @@ def _datasets(quick, scale, penalties):
     def scaled(n_groups, minimum):
         return max(minimum, round(n_groups * scale))
 
-    n, groups, size = _GROUP_LASSO[mode]
+    n, groups, size, fractions = _GROUP_LASSO[mode]
     out = [
-        _Dataset("group_lasso", loss, n, scaled(groups, 4), size, index=i)
+        _Dataset("group_lasso", loss, n, scaled(groups, 4), size, i, lam_fraction=f)
         for i, loss in enumerate(LOSSES)
+        for f in fractions[loss]
     ]
     n, groups, size, ks = _OMPR[mode]
     out += [
@@ -446,7 +447,7 @@ def solver_benchmark(
     Returns
     -------
     dict
-        ``meta`` (:func:`~neural.bench.results.run_metadata` plus the settings),
+        ``meta`` (:func:`~benchmarks.results.run_metadata` plus the settings),
         ``datasets`` (parameters, ``f_star`` and ``best_solver`` of each) and
         ``rows``: ``solver_name``, ``dataset_name``, ``time`` (seconds),
         ``objective_value``, ``suboptimality``, ``absolute_suboptimality``,
@@ -523,41 +524,4 @@ def solver_benchmark(
         rows += found
         if progress is not None:
             progress(done, len(plan), dataset.name)
-    return _plain({"meta": meta, "datasets": datasets, "rows": rows})
-
-
-def _plain(value):
-    """Plain Python scalars and lists, for ``json.dumps``."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-# ---------------------------------------------------------------------- CLI
-def add_arguments(parser) -> None:
-    """Add ``--quick``, ``--seed``, ``--out`` and ``--json`` to ``parser``."""
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="smaller problems, one repeat per timing (about 1 minute on 2 cores)",
-    )
-    parser.add_argument(
-        "--seed", type=non_negative_int, default=0, help="instance seed (default 0)"
-    )
-    add_output_arguments(parser, "solvers.{json,md,png}")
-
-
-def run(args) -> int:
-    """Run the benchmark for parsed ``args``, write the files, print the report."""
-    # Imported here: the report module imports this one.
-    from .solvers_report import save_solvers, solver_markdown
-
-    with progress_bar("sapp bench solvers", "dataset", args.json) as progress:
-        record = solver_benchmark(quick=args.quick, seed=args.seed, progress=progress)
-    paths = save_solvers(record, args.out)
-    print_record(record, solver_markdown(record), paths, args.json)
-    return 0
+    return json_ready({"meta": meta, "datasets": datasets, "rows": rows})

@@ -8,23 +8,10 @@ Two ratios, each taken within one run (issue 6, item 3):
   ``r_sapp <= 1.15`` on the Criteo tower 390-400-400-400-1 and on a small
   ResNet-18;
 * inference speedup ``t_dense / t_exported`` of the block-sparse export
-  (:func:`neural.export.speed.speed_report`) against the same finalized model run
+  (:func:`benchmarks.speed.speed_report`) against the same finalized model run
   dense, per batch size; the ideal at block sparsity ``s`` is ``1 / (1 - s)``.
 
-Step time. Each method trains a fresh model for ``steps`` steps on its own
-default timeline, so every phase (dense, sparsify, sparse) and every phase switch
-is inside the timed window; every step is timed on its own. Methods run
-interleaved, ``rounds`` rounds, after one untimed dense warm-up run (allocator,
-thread pool, kernels); each round starts one method later than the previous one,
-so no method always runs first. The reported time is the best (smallest) over
-rounds of each run's mean step time, and the ratio divides by the dense model's
-best from the same rounds: on a virtual machine other tenants only ever add
-time, so the fastest round is the least disturbed one (the same reasoning as
-``timeit``'s), where single runs of the same method differ by up to 15% on the 2-core
-development machine.
-Inputs are fixed tensors (no data loading in the window). Models: the
-Criteo tower (batch 1024, 20x20 blocks) and ResNet-18 of width 32 on 32x32 inputs
-(batch 32, 8x8 blocks), both at 90% block sparsity, SGD with momentum.
+Step time: :mod:`benchmarks.step_time` (the method and what is timed).
 
 Inference. Criteo tower with its first layer pruned 90% in 10x10 blocks;
 ResNet-18 (width 64, 32x32 inputs) with every layer of >= 100 blocks pruned 90%
@@ -33,145 +20,69 @@ in 16x16 blocks, each layer exported only where it measured faster at batch 64.
 Run time, 2 threads on the idle 2-core development machine: ``--quick`` about
 2 minutes and the full run 9 minutes (measured). Timings mean something on an
 idle machine only; compare ratios within one run, not absolute times across
-runs. ``benchmarks/bench_prune_step.py``
-runs the step-time half on its own.
+runs. ``--step-only`` runs the step-time half on its own.
 """
 
 from __future__ import annotations
 
 import json
-import statistics
-import time
-from collections import defaultdict
 from pathlib import Path
 
 import torch
-from torch import nn
 
-from nonconvex_reg.validation import check_choice, check_int
+from neural.cli_types import positive_int
+from neural.pruning import METHODS
+from nonconvex_reg.validation import check_int
 
-from ..cli_types import positive_int
-from ..export.speed import speed_report
-from ..models import criteo_tower, resnet18
-from ..pruning import METHODS, prune
 from .results import (
     add_output_arguments,
+    markdown_table,
     print_record,
     progress_bar,
     run_metadata,
     save_figure,
     write_results,
 )
+from .speed import speed_report
+from .step_time import (
+    MODELS,
+    STEP_BAR,
+    save_step_time,
+    step_config,
+    step_time_benchmark,
+    step_time_markdown,
+    step_time_record,
+    step_time_table,
+)
 
 __all__ = [
-    "HELP",
-    "MODELS",
-    "STEP_BAR",
-    "add_arguments",
     "inference_benchmark",
     "overhead_benchmark",
     "overhead_markdown",
     "plot_overhead",
-    "run",
     "save_overhead",
-    "step_time_benchmark",
-    "step_time_table",
 ]
 
-#: One-line help of ``sapp bench overhead``.
-HELP = "training-step time of each pruning method vs dense; block-sparse speedup"
-
-#: Issue 4's bar: one SA++ training step costs at most this many dense steps.
-STEP_BAR = 1.15
-
-#: Models both halves run on (the names of :data:`neural.export.speed.SPEED_MODELS`).
-MODELS = ("criteo", "resnet18")
-
-#: Training steps per run, (full, quick).
-_STEPS = {"criteo": (300, 60), "resnet18": (60, 12)}
-#: Interleaved rounds, (full, quick): the best of 5 in both.
-_ROUNDS = (5, 5)
 #: Inference: sparsity, block, then batch sizes and timed calls, (full, quick).
 _INFERENCE = {
     "criteo": (0.9, 10, ((1, 64, 256), (1, 64, 256)), (20, 5)),
     "resnet18": (0.9, 16, ((1, 16, 64), (1, 16)), (10, 3)),
 }
-_PHASE_COLUMNS = ("dense", "sparsify", "sparse")
-
-
-def _step_case(name, steps):
-    """Fixed inputs, model factory and loss of one step-time setting."""
-    generator = torch.Generator().manual_seed(0)
-    if name == "criteo":
-        batch, block, setting = 1024, 20, "criteo tower 390-400-400-400-1"
-        x = torch.randn(batch, 390, generator=generator)
-        y = torch.randint(0, 2, (batch, 1), generator=generator).float()
-        make, loss = criteo_tower, nn.functional.binary_cross_entropy_with_logits
-    else:
-        batch, block, setting = 32, 8, "resnet18 width 32, 32x32 inputs"
-        x = torch.randn(batch, 3, 32, 32, generator=generator)
-        y = torch.randint(0, 10, (batch,), generator=generator)
-        make = lambda: resnet18(num_classes=10, width=32, small_input=True)  # noqa: E731
-        loss = nn.functional.cross_entropy
-    return {
-        "name": f"{setting}, batch {batch}, {block}x{block} blocks",
-        "model": make,
-        "loss": lambda model: loss(model(x), y),
-        "block": block,
-        "steps": steps,
-    }
-
-
-def _train_run(case, method):
-    """One fresh training run; mean step time (s) overall and per phase kind."""
-    torch.manual_seed(0)
-    model = case["model"]()
-    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
-    pruner = None
-    if method != "dense":
-        pruner = prune(
-            model,
-            method,
-            sparsity=0.9,
-            block=case["block"],
-            total_steps=case["steps"],
-            optimizer=optimizer,
-        )
-    by_phase = defaultdict(list)
-    for _ in range(case["steps"]):
-        phase = "dense" if pruner is None else pruner.phase.kind
-        start = time.perf_counter()
-        optimizer.zero_grad(set_to_none=True)
-        case["loss"](model).backward()
-        optimizer.step()
-        if pruner is not None:
-            pruner.step()
-        by_phase[phase].append(time.perf_counter() - start)
-    steps = [t for times in by_phase.values() for t in times]
-    return statistics.fmean(steps), {
-        k: statistics.fmean(v) for k, v in by_phase.items()
-    }
 
 
 def _config(quick, models, steps=None, rounds=None, batch_sizes=None, repeats=None):
     """The effective settings per model, after checking every knob."""
-    if isinstance(models, str):
-        models = (models,)
-    models = tuple(check_choice(m, "models", MODELS) for m in models)
-    if not models:
-        raise ValueError(f"`models` must name at least one of {MODELS}; got ().")
-    for name, value in (("steps", steps), ("rounds", rounds), ("repeats", repeats)):
-        if value is not None:
-            check_int(value, name, low=1)
+    config = step_config(quick, models, steps, rounds)
+    models = config["models"]
+    if repeats is not None:
+        check_int(repeats, "repeats", low=1)
     if batch_sizes is not None:
         batch_sizes = [check_int(b, "batch_sizes", low=1) for b in batch_sizes]
         if not batch_sizes:
             raise ValueError("`batch_sizes` must hold at least one size; got [].")
     q = bool(quick)
     return {
-        "models": list(models),
-        "steps": {m: _STEPS[m][q] if steps is None else steps for m in models},
-        "rounds": _ROUNDS[q] if rounds is None else rounds,
+        **config,
         "batch_sizes": {
             m: list(_INFERENCE[m][2][q] if batch_sizes is None else batch_sizes)
             for m in models
@@ -180,103 +91,6 @@ def _config(quick, models, steps=None, rounds=None, batch_sizes=None, repeats=No
             m: _INFERENCE[m][3][q] if repeats is None else repeats for m in models
         },
     }
-
-
-def step_time_benchmark(
-    models=MODELS, *, quick=False, steps=None, rounds=None, progress=None
-) -> list[dict]:
-    """Training-step time of every pruning method against dense, interleaved.
-
-    Parameters
-    ----------
-    models : sequence of {"criteo", "resnet18"}, default=MODELS
-    quick : bool, default=False
-        Short runs (60 Criteo and 12 ResNet steps) instead of 300 and 60; 5
-        rounds either way.
-    steps : int, optional
-        Training steps per run for every model, overriding ``quick``'s.
-    rounds : int, optional
-        Interleaved rounds of all methods, overriding ``quick``'s.
-    progress : callable, optional
-        Called as ``progress(done, total, label)`` after each training run.
-
-    Returns
-    -------
-    list of dict
-        One row per model and method (``"dense"`` first): ``model``,
-        ``dataset_name`` (the setting), ``solver_name`` (the method),
-        ``time_ms`` (best round's mean step), ``ratio_to_dense``, ``phase_ms``
-        (best round's mean per phase kind) and ``runs_ms`` (each round's mean
-        step, in round order).
-
-    Raises
-    ------
-    ValueError
-        If a model is unknown or ``steps`` or ``rounds`` is below 1.
-
-    Examples
-    --------
-    >>> rows = step_time_benchmark(["criteo"], steps=2, rounds=1)
-    >>> [row["solver_name"] for row in rows]
-    ['dense', 'magnitude', 'powerprop', 'acdc', 'sapp']
-    >>> rows[0]["ratio_to_dense"]
-    1.0
-    """
-    config = _config(quick, models, steps=steps, rounds=rounds)
-    progress = progress or (lambda *_: None)
-    models, rounds = config["models"], config["rounds"]
-    methods = ["dense", *METHODS]
-    total, done = len(models) * (1 + rounds * len(methods)), 0
-    rows = []
-    for name in models:
-        case = _step_case(name, config["steps"][name])
-        _train_run(case, "dense")  # warm-up: allocator, thread pool, kernels
-        done += 1
-        progress(done, total, f"{name} warm-up")
-        means, phases = defaultdict(list), defaultdict(lambda: defaultdict(list))
-        for round_ in range(rounds):
-            for method in methods[round_:] + methods[:round_]:
-                mean, by_phase = _train_run(case, method)
-                means[method].append(mean)
-                for kind, value in by_phase.items():
-                    phases[method][kind].append(value)
-                done += 1
-                progress(done, total, f"{name} {method}")
-        dense_ms = min(means["dense"]) * 1e3
-        for method in methods:
-            time_ms = min(means[method]) * 1e3
-            rows.append(
-                {
-                    "model": name,
-                    "dataset_name": case["name"],
-                    "solver_name": method,
-                    "time_ms": time_ms,
-                    "ratio_to_dense": time_ms / dense_ms,
-                    "phase_ms": {
-                        kind: min(v) * 1e3
-                        for kind, v in phases[method].items()
-                    },
-                    "runs_ms": [m * 1e3 for m in means[method]],
-                }
-            )
-    return rows
-
-
-def step_time_table(rows) -> list[str]:
-    """Markdown table lines of :func:`step_time_benchmark`'s rows."""
-    lines = [
-        "| model | method | step (ms) | / dense | dense-phase ms | sparsify ms | "
-        "sparse ms |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        phase = r["phase_ms"]
-        cells = [f"{phase[k]:.2f}" if k in phase else "-" for k in _PHASE_COLUMNS]
-        lines.append(
-            f"| {r['dataset_name']} | {r['solver_name']} | {r['time_ms']:.2f} | "
-            f"{r['ratio_to_dense']:.3f} | " + " | ".join(cells) + " |"
-        )
-    return lines
 
 
 def inference_benchmark(
@@ -300,7 +114,7 @@ def inference_benchmark(
     Returns
     -------
     list of dict
-        The records of :func:`neural.export.speed.speed_report` (``model``,
+        The records of :func:`benchmarks.speed.speed_report` (``model``,
         ``sparsity``, ``block``, ``threads``, ``export``, ``layers``, ``models``).
 
     Raises
@@ -451,17 +265,34 @@ def overhead_markdown(record) -> str:
         "",
         "## Inference: dense vs exported block-sparse (ms per batch, median)",
         "",
-        "| model | sparsity | block | batch | dense ms | exported ms | speedup | "
-        "ideal | max rel. error |",
-        "|---|---|---|---|---|---|---|---|---|",
+        *markdown_table(
+            [
+                "model",
+                "sparsity",
+                "block",
+                "batch",
+                "dense ms",
+                "exported ms",
+                "speedup",
+                "ideal",
+                "max rel. error",
+            ],
+            [
+                [
+                    r["model"],
+                    f"{r['sparsity']:.0%}",
+                    f"{r['block']}x{r['block']}",
+                    r["batch"],
+                    f"{r['dense_ms']:.3f}",
+                    f"{r['exported_ms']:.3f}",
+                    f"{r['speedup']:.2f}x",
+                    f"{r['ideal']:.0f}x",
+                    f"{r['max_relative_error']:.1e}",
+                ]
+                for r in record["inference"]
+            ],
+        ),
     ]
-    for r in record["inference"]:
-        lines.append(
-            f"| {r['model']} | {r['sparsity']:.0%} | {r['block']}x{r['block']} | "
-            f"{r['batch']} | {r['dense_ms']:.3f} | {r['exported_ms']:.3f} | "
-            f"{r['speedup']:.2f}x | {r['ideal']:.0f}x | "
-            f"{r['max_relative_error']:.1e} |"
-        )
     lines.append("")
     for entry in record["export"]:
         layers = entry["export"]["layers"]
@@ -557,7 +388,7 @@ def save_overhead(record, folder) -> list[Path]:
 
 
 def add_arguments(parser) -> None:
-    """Add ``--quick``, ``--threads``, ``--out`` and ``--json`` to ``parser``."""
+    """The options of ``sapp bench overhead``."""
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -566,15 +397,31 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--threads", type=positive_int, default=2, help="torch threads (default 2)"
     )
+    parser.add_argument(
+        "--step-only",
+        action="store_true",
+        help="only the training-step half; writes prune_step.{json,md} "
+        "(quick: prune_step_quick.*) instead",
+    )
     add_output_arguments(parser, "overhead.{json,md,png}")
 
 
 def run(args) -> int:
     """Run the benchmark for parsed ``args``, write the files, print the report."""
     with progress_bar("sapp bench overhead", "run", args.json) as progress:
-        record = overhead_benchmark(
-            quick=args.quick, threads=args.threads, progress=progress
-        )
-    paths = save_overhead(record, args.out)
-    print_record(record, overhead_markdown(record), paths, args.json)
+        if args.step_only:
+            record = step_time_record(
+                quick=args.quick, threads=args.threads, progress=progress
+            )
+        else:
+            record = overhead_benchmark(
+                quick=args.quick, threads=args.threads, progress=progress
+            )
+    if args.step_only:
+        paths = save_step_time(record, args.out)
+        text = step_time_markdown(record["rows"], record["meta"])
+    else:
+        paths = save_overhead(record, args.out)
+        text = overhead_markdown(record)
+    print_record(record, text, paths, args.json)
     return 0

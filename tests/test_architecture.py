@@ -1,0 +1,206 @@
+"""The shape of the code base: no import cycle, one-way data flow, lazy heavy imports.
+
+The module graph is read with ``ast`` from the four installed packages: every
+``import`` and ``from ... import`` statement counts, at module level or inside a
+function (a function-level cycle still breaks when both functions run). Issue 16.
+"""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("nonconvex_reg", "omp", "neural", "benchmarks")
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {
+        _module_name(path): path
+        for package in PACKAGES
+        for path in sorted((ROOT / package).rglob("*.py"))
+    }
+
+
+def _imports(name: str, path: Path, modules) -> list[tuple[str, bool]]:
+    """(imported module, at module level) for every import in ``path``."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    tree = ast.parse(path.read_text(), str(path))
+    top_level = {id(node) for node in tree.body}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[: len(anchor) - node.level + 1]
+                base = ".".join([*anchor, *([base] if base else [])])
+            # `from a import b` imports a.b when b is a module, else a.
+            targets = [
+                f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
+                for alias in node.names
+            ]
+        else:
+            continue
+        for target in targets:
+            while target and target not in modules:  # `import a.b.c` of a name
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                found.append((target, id(node) in top_level))
+    return found
+
+
+@pytest.fixture(scope="module")
+def graph():
+    modules = _modules()
+    return {name: _imports(name, path, modules) for name, path in modules.items()}
+
+
+def _cycle(edges) -> list[str] | None:
+    """One cycle of the directed graph ``edges`` (name -> names), or None."""
+    state = dict.fromkeys(edges, 0)  # 0 new, 1 on the stack, 2 done
+    stack = []
+
+    def visit(node):
+        state[node], _ = 1, stack.append(node)
+        for nxt in edges[node]:
+            if state[nxt] == 1:
+                return [*stack[stack.index(nxt) :], nxt]
+            if state[nxt] == 0 and (found := visit(nxt)):
+                return found
+        state[node], _ = 2, stack.pop()
+        return None
+
+    for node in edges:
+        if state[node] == 0 and (found := visit(node)):
+            return found
+    return None
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert _cycle({"a": ["b"], "b": ["c"], "c": ["a"], "d": []}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": ["b"], "b": [], "c": ["a", "b"]}) is None
+
+
+def test_the_graph_resolves_relative_and_absolute_imports(graph):
+    targets = {target for target, _ in graph["benchmarks.pruning.cli"]}
+    assert {"benchmarks.pruning.runs", "benchmarks.results", "neural.cli_types"} <= (
+        targets
+    )
+
+
+def test_no_import_cycle_in_the_packages(graph):
+    edges = {name: sorted({t for t, _ in targets}) for name, targets in graph.items()}
+    assert _cycle(edges) is None
+
+
+@pytest.mark.parametrize(
+    ("package", "forbidden"),
+    [
+        ("nonconvex_reg", ("omp", "neural", "benchmarks")),
+        ("omp", ("neural", "benchmarks")),
+        ("neural", ("benchmarks",)),
+    ],
+)
+def test_data_flows_one_way(graph, package, forbidden):
+    """nonconvex_reg <- omp <- neural <- benchmarks; the CLI imports lazily."""
+    for name, targets in graph.items():
+        if name.split(".")[0] != package:
+            continue
+        for target, top_level in targets:
+            if target.split(".")[0] not in forbidden:
+                continue
+            # The one exception: the sapp command loads a bench verb when it runs.
+            assert name == "neural.cli" and target.startswith("benchmarks"), (
+                f"{name} imports {target}"
+            )
+            assert not top_level, f"{name} imports {target} at module level"
+
+
+def test_no_benchmark_code_under_neural():
+    assert not list((ROOT / "neural" / "bench").rglob("*.py"))
+    names = [p.name for p in (ROOT / "neural").rglob("*.py")]
+    assert not [n for n in names if "bench" in n or n == "speed.py"]
+
+
+def _loaded_after(code: str) -> set[str]:
+    """Top-level names of the modules loaded by running ``code`` in a fresh Python."""
+    probe = f"{code}\nimport sys\nprint(' '.join(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    return set(out.split())
+
+
+def test_import_nonconvex_reg_leaves_cvxpy_for_the_oracle():
+    assert "cvxpy" not in _loaded_after("import nonconvex_reg")
+    solve = (
+        "import numpy as np\n"
+        "from nonconvex_reg import Groups, LeastSquares, cvxpy_group_lasso\n"
+        "datafit = LeastSquares(np.eye(4), np.ones(4))\n"
+        "cvxpy_group_lasso(datafit, Groups.equal(4, 2), 0.1)"
+    )
+    assert "cvxpy" in _loaded_after(solve)
+
+
+_HELP = (
+    "import contextlib, io\n"
+    "from neural.cli import main\n"
+    "for argv in (['--help'], ['verify', '--help'], ['bench', '--help']):\n"
+    "    with contextlib.suppress(SystemExit), "
+    "contextlib.redirect_stdout(io.StringIO()):\n"
+    "        main(argv)"
+)
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["import neural", "from neural.cli import build_parser; build_parser()", _HELP],
+)
+def test_neither_neural_nor_the_parser_imports_torch_or_a_benchmark(code):
+    loaded = _loaded_after(code)
+    assert not {"torch", "cvxpy", "matplotlib", "sklearn"} & loaded
+    assert {m for m in loaded if m.startswith("benchmarks")} <= {
+        "benchmarks",
+        "benchmarks.registry",
+    }
+
+
+def test_running_a_bench_verb_imports_its_module():
+    loaded = _loaded_after(
+        "import contextlib, io\nfrom neural.cli import main\n"
+        "with contextlib.suppress(SystemExit), "
+        "contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['bench', 'startup', '--help'])"
+    )
+    assert "benchmarks.startup" in loaded
+    assert "benchmarks.pruning" not in loaded
+
+
+def test_every_public_name_of_neural_resolves_lazily():
+    import neural
+
+    for name in neural.__all__:
+        assert getattr(neural, name) is not None, name
+    assert set(neural.__all__) <= set(dir(neural))
+    from neural import prune
+    from neural.pruning import prune as eager
+
+    assert prune is eager
+    assert neural.schedules.__name__ == "neural.schedules"
+    assert neural.models.__name__ == "neural.models"  # any subpackage, as before
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        neural.nope  # noqa: B018
