@@ -107,8 +107,12 @@ def run_abess(loss, X, y, groups, k):
         model = LinearRegression(support_size=k, group=labels, fit_intercept=False)
         model.fit(X, y)
     else:
-        model = LogisticRegression(support_size=k, group=labels, fit_intercept=False,
-                                   alpha=len(y) * LOGISTIC_RIDGE / 2)
+        model = LogisticRegression(
+            support_size=k,
+            group=labels,
+            fit_intercept=False,
+            alpha=len(y) * LOGISTIC_RIDGE / 2,
+        )
         model.fit(X, (y + 1) / 2)
     return np.asarray(model.coef_, dtype=float)
 
@@ -148,36 +152,51 @@ def planted_section(quick):
                     for seed in seeds:
                         X, y, active = planted(loss, k, level, rho, seed)
                         level_name = "snr" if loss == "least_squares" else "signal"
-                        dataset = (f"{loss} n=500 p=5000 groups=500x10 k={k} "
-                                   f"{level_name}={level:g} rho={rho:g} seed={seed}")
+                        dataset = (
+                            f"{loss} n=500 p=5000 groups=500x10 k={k} "
+                            f"{level_name}={level:g} rho={rho:g} seed={seed}"
+                        )
                         datafit = datafit_for(loss, X, y)
-                        record = {"dataset_name": dataset, "loss_kind": loss, "k": k,
-                                  "level": level, "rho": rho, "seed": seed}
+                        record = {
+                            "dataset_name": dataset,
+                            "loss_kind": loss,
+                            "k": k,
+                            "level": level,
+                            "rho": rho,
+                            "seed": seed,
+                        }
                         coefs = {}
                         for name, fn in SOLVERS.items():
                             if name.startswith("sklearn") and loss != "least_squares":
                                 continue
                             elapsed, coefs[name] = timed(fn, loss, X, y, groups, k)
                             selected = np.flatnonzero(groups.norms(coefs[name]))
-                            row = {"solver_name": name, "dataset_name": dataset,
-                                   "time": elapsed,
-                                   "objective_value": datafit.value(coefs[name]),
-                                   "support_f1": f1(selected, active),
-                                   "n_groups_selected": int(selected.size)}
+                            row = {
+                                "solver_name": name,
+                                "dataset_name": dataset,
+                                "time": elapsed,
+                                "objective_value": datafit.value(coefs[name]),
+                                "support_f1": f1(selected, active),
+                                "n_groups_selected": int(selected.size),
+                            }
                             rows.append(row)
                             record[name] = row
                         abess_support = np.flatnonzero(
-                            groups.norms(coefs["abess (group splicing)"]))
+                            groups.norms(coefs["abess (group splicing)"])
+                        )
                         refit = make_refit(datafit, groups, tol=1e-10)
                         refit.fit(abess_support.tolist())
                         record["abess_support_refit_loss"] = datafit.value(refit.coef())
                         instances.append(record)
                         ours = record["sapp group OMPR"]["objective_value"]
                         theirs = record["abess (group splicing)"]["objective_value"]
-                        print(f"{dataset:70s} OMPR {ours:.6g} abess {theirs:.6g} "
-                              f"({record['sapp group OMPR']['time']:.3f}s vs "
-                              f"{record['abess (group splicing)']['time']:.3f}s)",
-                              file=sys.stderr, flush=True)
+                        print(
+                            f"{dataset:70s} OMPR {ours:.6g} abess {theirs:.6g} "
+                            f"({record['sapp group OMPR']['time']:.3f}s vs "
+                            f"{record['abess (group splicing)']['time']:.3f}s)",
+                            file=sys.stderr,
+                            flush=True,
+                        )
     return rows, instances
 
 
@@ -188,8 +207,9 @@ def planted_summary(rows, instances):
         if not chosen:
             continue
         ours = np.array([r["sapp group OMPR"]["objective_value"] for r in chosen])
-        theirs = np.array([r["abess (group splicing)"]["objective_value"]
-                           for r in chosen])
+        theirs = np.array(
+            [r["abess (group splicing)"]["objective_value"] for r in chosen]
+        )
         refit = np.array([r["abess_support_refit_loss"] for r in chosen])
         totals = {}
         for name in SOLVERS:
@@ -203,13 +223,18 @@ def planted_summary(rows, instances):
             "ompr_gt_abess": int(np.sum(ours > theirs * (1 + TIE))),
             "ompr_le_abess_support_refit": int(np.sum(ours <= refit * (1 + TIE))),
             "ompr_lt_abess_support_refit": int(np.sum(ours < refit * (1 - TIE))),
-            "mean_f1": {name: float(np.mean([r[name]["support_f1"] for r in chosen
-                                              if name in r]))
-                        for name in SOLVERS if name in chosen[0]},
+            "mean_f1": {
+                name: float(
+                    np.mean([r[name]["support_f1"] for r in chosen if name in r])
+                )
+                for name in SOLVERS
+                if name in chosen[0]
+            },
             "total_time": totals,
         }
         summary[loss]["ompr_le_abess_rate"] = (
-            summary[loss]["ompr_le_abess"] / summary[loss]["instances"])
+            summary[loss]["ompr_le_abess"] / summary[loss]["instances"]
+        )
     return summary
 
 
@@ -218,22 +243,37 @@ def small_section(quick):
     seeds = range(4 if quick else 40)
     groups = Groups.equal(40, 2)
     out = {}
-    for condition, rho in (("well-conditioned (rho=0)", 0.0),
-                           ("ill-conditioned (rho=0.9)", 0.9)):
-        counts = {"instances": 0, "sapp group OMPR": 0, "sapp group OMP": 0,
-                  "abess (group splicing)": 0}
+    for condition, rho in (
+        ("well-conditioned (rho=0)", 0.0),
+        ("ill-conditioned (rho=0.9)", 0.9),
+    ):
+        counts = {
+            "instances": 0,
+            "sapp group OMPR": 0,
+            "sapp group OMP": 0,
+            "abess (group splicing)": 0,
+        }
         for seed in seeds:
             k = 2 + seed % 4
-            problem = make_problem("least_squares", n_samples=100, n_groups=20,
-                                   group_size=2, n_active=k, correlation=rho,
-                                   noise=1.0, ridge=0.0, seed=seed)
+            problem = make_problem(
+                "least_squares",
+                n_samples=100,
+                n_groups=20,
+                group_size=2,
+                n_active=k,
+                correlation=rho,
+                noise=1.0,
+                ridge=0.0,
+                seed=seed,
+            )
             datafit = problem.datafit
             best = best_subset(datafit, groups, k).loss
             losses = {
                 "sapp group OMPR": group_ompr(datafit, groups, k).loss,
                 "sapp group OMP": group_omp(datafit, groups, k).loss,
                 "abess (group splicing)": datafit.value(
-                    run_abess("least_squares", datafit.X, datafit.y, groups, k)),
+                    run_abess("least_squares", datafit.X, datafit.y, groups, k)
+                ),
             }
             counts["instances"] += 1
             for name, value in losses.items():
@@ -249,17 +289,36 @@ def agreement_section(quick):
     totals = {"instances": 0, "selections": 0, "disagreements": [], "uncertified": 0}
     for seed in range(5 if quick else 50):
         for kind in DATAFIT_KINDS:
-            problem = make_problem(kind, n_samples=60, n_groups=10, group_size=2,
-                                   n_active=3, correlation=0.5, seed=1000 + seed)
-            result = ompr_nonconvex(problem.datafit, problem.groups, 3,
-                                    penalty=penalties[seed % len(penalties)])
+            problem = make_problem(
+                kind,
+                n_samples=60,
+                n_groups=10,
+                group_size=2,
+                n_active=3,
+                correlation=0.5,
+                seed=1000 + seed,
+            )
+            result = ompr_nonconvex(
+                problem.datafit,
+                problem.groups,
+                3,
+                penalty=penalties[seed % len(penalties)],
+            )
             totals["instances"] += 1
             totals["selections"] += result.info["n_selections"]
             totals["uncertified"] += result.info["n_uncertified"]
-            totals["disagreements"] += [{"kind": kind, "seed": 1000 + seed, **d}
-                                        for d in result.info["disagreements"]]
-    print("Algorithm 2:", {k: v for k, v in totals.items() if k != "disagreements"},
-          len(totals["disagreements"]), "disagreements", file=sys.stderr, flush=True)
+            totals["disagreements"] += [
+                {"kind": kind, "seed": 1000 + seed, **d}
+                for d in result.info["disagreements"]
+            ]
+    print(
+        "Algorithm 2:",
+        {k: v for k, v in totals.items() if k != "disagreements"},
+        len(totals["disagreements"]),
+        "disagreements",
+        file=sys.stderr,
+        flush=True,
+    )
     return totals
 
 
@@ -274,9 +333,17 @@ def orthogonal_design(seed, n=80, n_groups=20, size=2, k=3):
 
 
 def equicorrelated(seed, rho, k):
-    problem = make_problem("least_squares", n_samples=80, n_groups=20, group_size=2,
-                           n_active=k, correlation=rho, noise=1.0, ridge=0.0,
-                           seed=2000 + seed)
+    problem = make_problem(
+        "least_squares",
+        n_samples=80,
+        n_groups=20,
+        group_size=2,
+        n_active=k,
+        correlation=rho,
+        noise=1.0,
+        ridge=0.0,
+        seed=2000 + seed,
+    )
     return problem.datafit, problem.groups
 
 
@@ -284,9 +351,11 @@ def sweep_section(quick):
     k = 3
     ratios = (1, 1.5, 2) if quick else (1, 1.5, 2, 3, 4)
     seeds = range(2 if quick else 8)
-    designs = {"block-orthogonal (kappa=1)": orthogonal_design,
-               "equicorrelated rho=0.5": lambda seed: equicorrelated(seed, 0.5, k),
-               "equicorrelated rho=0.8": lambda seed: equicorrelated(seed, 0.8, k)}
+    designs = {
+        "block-orthogonal (kappa=1)": orthogonal_design,
+        "equicorrelated rho=0.5": lambda seed: equicorrelated(seed, 0.5, k),
+        "equicorrelated rho=0.8": lambda seed: equicorrelated(seed, 0.8, k),
+    }
     out = []
     for design, build in designs.items():
         for ratio in ratios:
@@ -296,23 +365,38 @@ def sweep_section(quick):
                 datafit, groups = build(seed)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ConvergenceWarning)
-                    reports.append(check_theorem_b3(datafit, groups, k,
-                                                    k_prime=k_prime, seed=seed,
-                                                    max_supports=200_000))
+                    reports.append(
+                        check_theorem_b3(
+                            datafit,
+                            groups,
+                            k,
+                            k_prime=k_prime,
+                            seed=seed,
+                            max_supports=200_000,
+                        )
+                    )
             kappas = [r.kappa for r in reports]
             row = {
-                "design": design, "k": k, "k_prime": k_prime, "ratio": ratio,
+                "design": design,
+                "k": k,
+                "k_prime": k_prime,
+                "ratio": ratio,
                 "kappa_median": float(np.median(kappas)),
-                "required_k_prime_median": float(np.median(
-                    [r.required_k_prime for r in reports])),
-                "hypothesis_holds": int(sum(all(r.hypotheses.values())
-                                            for r in reports)),
+                "required_k_prime_median": float(
+                    np.median([r.required_k_prime for r in reports])
+                ),
+                "hypothesis_holds": int(
+                    sum(all(r.hypotheses.values()) for r in reports)
+                ),
                 "success": int(sum(r.conclusion_holds for r in reports)),
                 "instances": len(reports),
                 "max_excess": float(max(r.excess for r in reports)),
                 "eps_median": float(np.median([r.eps for r in reports])),
-                "rounds_median": float(np.median(
-                    [r.rounds if r.rounds is not None else np.nan for r in reports])),
+                "rounds_median": float(
+                    np.median(
+                        [r.rounds if r.rounds is not None else np.nan for r in reports]
+                    )
+                ),
                 "rounds_used_max": int(max(r.rounds_used for r in reports)),
                 "exact_constants": bool(all(r.exact_constants for r in reports)),
             }

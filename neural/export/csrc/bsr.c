@@ -389,23 +389,30 @@ static float *thread_buffer(size_t bytes)
     return buffer;
 }
 
+#define GRAIN (1 << 18)
+
 static int run(const problem *pb)
 {
     const kernel_set *ks = kernels_for(pb->b_out);
     const int64_t n_pos = pb->n_img * pb->out_h * pb->out_w;
     const int64_t groups = (pb->b_in + 7) / 8;
+    /* one thread per GRAIN multiply-adds at least: below that, waking and
+     * joining a thread costs more than it saves */
+    const int64_t macs = pb->crow[pb->n_block_rows] * pb->b_out * pb->b_in * n_pos;
+    int64_t threads = macs / GRAIN;
+    threads = threads < 1 ? 1 : threads > pb->threads ? pb->threads : threads;
     /* positions per panel: a multiple of 16 with the panel within 256 KiB */
     const int64_t per_pos = (pb->n_used > 0 ? pb->n_used : 1) * groups * 8;
     int64_t t = 16 * ((256 * 1024 / (int64_t)sizeof(float)) / (per_pos * 16));
     t = t < 16 ? 16 : t > 128 ? 128 : t;
     /* as many tiles as a multiple of the threads, as even as 16 allows */
     int64_t n_tiles = (n_pos + t - 1) / t;
-    n_tiles = (n_tiles + pb->threads - 1) / pb->threads * pb->threads;
+    n_tiles = (n_tiles + threads - 1) / threads * threads;
     t = ((n_pos + n_tiles - 1) / n_tiles + 15) / 16 * 16;
     n_tiles = (n_pos + t - 1) / t;
     int64_t n_chunks = 1;
-    if (n_tiles < 2 * (int64_t)pb->threads) {
-        n_chunks = (2 * (int64_t)pb->threads + n_tiles - 1) / n_tiles;
+    if (n_tiles < 2 * threads) {
+        n_chunks = (2 * threads + n_tiles - 1) / n_tiles;
         n_chunks = n_chunks > pb->n_block_rows ? pb->n_block_rows : n_chunks;
     }
     int64_t *bounds = malloc((size_t)(n_chunks + 1) * sizeof(int64_t));
@@ -418,7 +425,7 @@ static int run(const problem *pb)
     row_chunks(pb, n_chunks, bounds);
     const int64_t n_items = n_tiles * n_chunks;
     int failed = 0;
-#pragma omp parallel num_threads(pb->threads) if (pb->threads > 1 && n_items > 1)
+#pragma omp parallel num_threads((int)threads) if (threads > 1 && n_items > 1)
     {
         float *panel = thread_buffer((size_t)(per_pos * t) * sizeof(float));
         int64_t *origin = malloc((size_t)(3 * t) * sizeof(int64_t));

@@ -60,10 +60,11 @@ def test_kernel_matches_dense_product(isa, block, rows):
 
 
 def test_kernel_is_the_same_on_any_thread_count(two_threads):
-    # Threads split positions and block rows, never one output's sum.
-    matrix = sparse_matrix(96, 80, (8, 8), keep=0.3)
+    # Threads split positions (200 rows) or block rows (8 rows), never one
+    # output's sum; both products are large enough to be given two threads.
+    matrix = sparse_matrix(512, 512, (8, 8), keep=0.3)
     packed = pack_blocks(*dense_to_bsr(matrix, (8, 8)), None)
-    for rows in (1, 5, 200):
+    for rows in (8, 200):
         x = torch.randn(rows, 80)
         out = linear(x, packed)
         torch.set_num_threads(1)
