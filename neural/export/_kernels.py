@@ -55,6 +55,20 @@ class PackedBlocks:
     n_out: int
     block: tuple[int, int]
 
+    def __post_init__(self):
+        # What every call passes to the C kernel, built once (a batch-1 product
+        # takes a few microseconds; Python-side work shows).
+        pointers = (
+            self.weights.data_ptr(),
+            self.bias.data_ptr(),
+            self.crow.data_ptr(),
+            self.slot.data_ptr(),
+            self.used.data_ptr(),
+            self.used.shape[0],
+        )
+        sizes = (self.n_out, *self.block, self.crow.shape[0] - 1)
+        object.__setattr__(self, "_arguments", (pointers, sizes))
+
 
 def pack_blocks(crow, col, values, bias) -> PackedBlocks:
     """Lay out BSR buffers for the kernel.
@@ -100,6 +114,13 @@ def conv_output_size(size, kernel_size, stride, padding, dilation) -> tuple[int,
     )
 
 
+def _forward(x, y, packed, geometry) -> None:
+    pointers, sizes = packed._arguments
+    _bsr.forward(
+        x.data_ptr(), y.data_ptr(), pointers, geometry, sizes, torch.get_num_threads()
+    )
+
+
 def conv_channels_last(x, packed, kernel_size, stride, padding, dilation):
     """The convolution of ``x``, ``(N, H, W, C)`` contiguous float32.
 
@@ -116,26 +137,13 @@ def conv_channels_last(x, packed, kernel_size, stride, padding, dilation):
         n, height, width, channels, out_h, out_w, *kernel_size, *stride, *padding,
         *dilation,
     )  # fmt: skip
-    b_out, b_in = packed.block
-    _bsr.forward(
-        x.data_ptr(),
-        packed.weights.data_ptr(),
-        packed.bias.data_ptr(),
-        y.data_ptr(),
-        packed.crow.data_ptr(),
-        packed.slot.data_ptr(),
-        packed.used.data_ptr(),
-        packed.used.shape[0],
-        geometry,
-        (packed.n_out, b_out, b_in, packed.crow.shape[0] - 1),
-        torch.get_num_threads(),
-    )
+    _forward(x, y, packed, geometry)
     return y
 
 
 def linear(x, packed):
     """``x W^T + b`` for ``x`` of shape ``(M, K)``, contiguous float32."""
-    y = conv_channels_last(
-        x.view(x.shape[0], 1, 1, x.shape[1]), packed, (1, 1), (1, 1), (0, 0), (1, 1)
-    )
-    return y.view(x.shape[0], packed.n_out)
+    rows, features = x.shape
+    y = torch.empty((rows, packed.n_out), dtype=torch.float32)
+    _forward(x, y, packed, (rows, 1, 1, features, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1))
+    return y

@@ -152,11 +152,11 @@ class _BlockSparseWeight(nn.Module):
         return self.weight_bsr().to_dense()
 
     def _buffers_key(self) -> tuple:
-        """Changes when a buffer is replaced or modified in place."""
-        buffers = (self.values, self.crow_indices, self.col_indices, self.bias)
+        """Changes when a buffer is replaced, moved or modified in place."""
+        buffers = self._buffers  # one dict lookup, not four module attributes
         return tuple(
-            (b.data_ptr(), b._version, b.device) if b is not None else None
-            for b in buffers
+            None if b is None else (b.data_ptr(), b._version)
+            for b in map(buffers.get, ("values", "crow_indices", "col_indices", "bias"))
         )
 
     def packed_blocks(self):
@@ -186,7 +186,7 @@ class _BlockSparseWeight(nn.Module):
 
     def _uses_kernel(self, x: torch.Tensor) -> bool:
         """Whether the compiled CPU kernel computes the product for ``x``."""
-        return x.device.type == "cpu" and x.dtype == torch.float32
+        return x.is_cpu and x.dtype == torch.float32
 
     def _torch_product(self, rows: torch.Tensor) -> torch.Tensor:
         """``rows @ W^T + b`` through torch's BSR product (float64, CUDA)."""

@@ -401,15 +401,22 @@ static int run(const problem *pb)
     const int64_t macs = pb->crow[pb->n_block_rows] * pb->b_out * pb->b_in * n_pos;
     int64_t threads = macs / GRAIN;
     threads = threads < 1 ? 1 : threads > pb->threads ? pb->threads : threads;
-    /* positions per panel: a multiple of 16 with the panel within 256 KiB */
+    if (n_pos == 0) {
+        return 0;
+    }
+    /* positions per panel: a multiple of 16 with the panel within 256 KiB, in
+     * as many tiles as a multiple of the threads, as even as 16 allows; fewer
+     * positions than a register tile go one at a time */
     const int64_t per_pos = (pb->n_used > 0 ? pb->n_used : 1) * groups * 8;
-    int64_t t = 16 * ((256 * 1024 / (int64_t)sizeof(float)) / (per_pos * 16));
-    t = t < 16 ? 16 : t > 128 ? 128 : t;
-    /* as many tiles as a multiple of the threads, as even as 16 allows */
-    int64_t n_tiles = (n_pos + t - 1) / t;
-    n_tiles = (n_tiles + threads - 1) / threads * threads;
-    t = ((n_pos + n_tiles - 1) / n_tiles + 15) / 16 * 16;
-    n_tiles = (n_pos + t - 1) / t;
+    int64_t t = n_pos;
+    if (n_pos >= 16) {
+        t = 16 * ((256 * 1024 / (int64_t)sizeof(float)) / (per_pos * 16));
+        t = t < 16 ? 16 : t > 128 ? 128 : t;
+        int64_t n_tiles = (n_pos + t - 1) / t;
+        n_tiles = (n_tiles + threads - 1) / threads * threads;
+        t = ((n_pos + n_tiles - 1) / n_tiles + 15) / 16 * 16;
+    }
+    const int64_t n_tiles = (n_pos + t - 1) / t;
     int64_t n_chunks = 1;
     if (n_tiles < 2 * threads) {
         n_chunks = (2 * threads + n_tiles - 1) / n_tiles;
@@ -461,14 +468,14 @@ static int run(const problem *pb)
 static PyObject *py_forward(PyObject *self, PyObject *args)
 {
     (void)self;
-    unsigned long long x, weights, bias, y, crow, slot, used;
+    unsigned long long x, y, weights, bias, crow, slot, used;
     long long n_used, g[14], sizes[4];
     int threads;
-    if (!PyArg_ParseTuple(args, "KKKKKKKL(LLLLLLLLLLLLLL)(LLLL)i", &x, &weights, &bias,
-                          &y, &crow, &slot, &used, &n_used, &g[0], &g[1], &g[2], &g[3],
-                          &g[4], &g[5], &g[6], &g[7], &g[8], &g[9], &g[10], &g[11],
-                          &g[12], &g[13], &sizes[0], &sizes[1], &sizes[2], &sizes[3],
-                          &threads)) {
+    if (!PyArg_ParseTuple(args, "KK(KKKKKL)(LLLLLLLLLLLLLL)(LLLL)i", &x, &y, &weights,
+                          &bias, &crow, &slot, &used, &n_used, &g[0], &g[1], &g[2],
+                          &g[3], &g[4], &g[5], &g[6], &g[7], &g[8], &g[9], &g[10],
+                          &g[11], &g[12], &g[13], &sizes[0], &sizes[1], &sizes[2],
+                          &sizes[3], &threads)) {
         return NULL;
     }
     problem pb = {
@@ -546,7 +553,8 @@ static PyObject *py_set_isa(PyObject *self, PyObject *args)
 
 static PyMethodDef methods[] = {
     {"forward", py_forward, METH_VARARGS,
-     "forward(x, weights, bias, y, crow, kpos, choff, geometry, sizes, threads)"},
+     "forward(x, y, (weights, bias, crow, slot, used, n_used), geometry, sizes, "
+     "threads): y = x W^T + b, every array given by its address (see _kernels.py)"},
     {"lanes", py_lanes, METH_VARARGS,
      "lanes(b_out): output channels per packed chunk for blocks b_out rows tall"},
     {"isa", py_isa, METH_NOARGS, "isa(): the instruction set the kernels use"},
