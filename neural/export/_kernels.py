@@ -44,7 +44,8 @@ class PackedBlocks:
     its ``b_out`` output channels padded with zeros to ``n_chunks * lanes``;
     ``bias`` is ``(n_block_rows, n_chunks * lanes)``, padded alike. ``used``
     lists the block columns that hold a stored block (the kernel copies only
-    those inputs) and ``slot[k]`` is block ``k``'s column's index in it.
+    those inputs) and ``slot[k]`` is block ``k``'s column's index in it;
+    ``min_features`` is the number of input features those columns reach.
     """
 
     crow: torch.Tensor
@@ -54,6 +55,7 @@ class PackedBlocks:
     bias: torch.Tensor
     n_out: int
     block: tuple[int, int]
+    min_features: int
 
     def __post_init__(self):
         # What every call passes to the C kernel, built once (a batch-1 product
@@ -101,6 +103,7 @@ def pack_blocks(crow, col, values, bias) -> PackedBlocks:
         packed_bias,
         n_block_rows * b_out,
         (b_out, b_in),
+        int(used[-1] + 1) * b_in if used.numel() else 0,
     )
 
 
@@ -115,6 +118,13 @@ def conv_output_size(size, kernel_size, stride, padding, dilation) -> tuple[int,
 
 
 def _forward(x, y, packed, geometry) -> None:
+    # The C code trusts its arguments: refuse an input too narrow for the weight.
+    features = geometry[3] * geometry[6] * geometry[7]
+    if features < packed.min_features or geometry[3] < 1:
+        raise ValueError(
+            f"the input has {features} features per position; the weight reads "
+            f"{packed.min_features}."
+        )
     pointers, sizes = packed._arguments
     _bsr.forward(
         x.data_ptr(), y.data_ptr(), pointers, geometry, sizes, torch.get_num_threads()

@@ -95,6 +95,13 @@ class _BlockSparseWeight(nn.Module):
         self._packed = None
         self._packed_key = None
 
+    def __getstate__(self):
+        # Copies and pickles rebuild the caches: the packed weight holds raw
+        # addresses of the tensors it was built from.
+        state = super().__getstate__()
+        state.update(_bsr=None, _bsr_key=None, _packed=None, _packed_key=None)
+        return state
+
     def _load_bsr(self, matrix, bias):
         crow, col, values = dense_to_bsr(matrix, self.block)
         self.crow_indices.copy_(crow)
@@ -152,10 +159,16 @@ class _BlockSparseWeight(nn.Module):
         return self.weight_bsr().to_dense()
 
     def _buffers_key(self) -> tuple:
-        """Changes when a buffer is replaced, moved or modified in place."""
+        """Changes when a buffer is replaced, moved or modified in place.
+
+        Inference tensors (buffers made under ``torch.inference_mode``) have no
+        version counter: their in-place changes go unnoticed.
+        """
         buffers = self._buffers  # one dict lookup, not four module attributes
         return tuple(
-            None if b is None else (b.data_ptr(), b._version)
+            None
+            if b is None
+            else (b.data_ptr(), -1 if b.is_inference() else b._version)
             for b in map(buffers.get, ("values", "crow_indices", "col_indices", "bias"))
         )
 

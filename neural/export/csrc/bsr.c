@@ -292,40 +292,58 @@ static void row_chunks(const problem *pb, int64_t n, int64_t *bounds)
     bounds[n] = pb->n_block_rows;
 }
 
-/* The panel of positions [first, first + t): for each used block column (slot),
- * its b_in input channels in groups of 8, position by position. Inputs in the
- * zero padding and positions past the end are zeros. */
-static void pack_panel(const problem *pb, int64_t first, int64_t t, int64_t n_pos,
-                       const float *zeros, int64_t *origin, float *panel)
+/* Kernel position and first input channel of each used block column (slot). */
+static void slot_sources(const problem *pb, int32_t *kpos, int32_t *chan)
 {
-    const int64_t per_img = pb->out_h * pb->out_w;
-    const int64_t groups = (pb->b_in + 7) / 8;
-    int64_t *top = origin + t, *left = origin + 2 * t;
-    for (int64_t p = 0; p < t; p++) {
-        const int64_t pos = first + p;
-        const int64_t rem = pos % per_img;
-        origin[p] = pos < n_pos ? pos / per_img : -1;
-        top[p] = (rem / pb->out_w) * pb->stride_h - pb->pad_h;
-        left[p] = (rem % pb->out_w) * pb->stride_w - pb->pad_w;
-    }
     for (int64_t u = 0; u < pb->n_used; u++) {
         const int64_t f0 = (int64_t)pb->used[u] * pb->b_in;
-        const int64_t kp = f0 / pb->channels, ch = f0 % pb->channels;
-        const int64_t dy = (kp / pb->k_w) * pb->dil_h, dx = (kp % pb->k_w) * pb->dil_w;
-        float *slot = panel + u * groups * t * 8;
-        for (int64_t p = 0; p < t; p++) {
-            const int64_t iy = top[p] + dy, ix = left[p] + dx;
-            const float *src = zeros;
-            if (origin[p] >= 0 && iy >= 0 && iy < pb->in_h && ix >= 0 && ix < pb->in_w) {
-                src = pb->x + ((origin[p] * pb->in_h + iy) * pb->in_w + ix) * pb->channels + ch;
-            }
-            float *dst = slot + p * 8;
-            for (int64_t g = 0; g < groups; g++, src += 8, dst += t * 8) {
-                if (pb->b_in - g * 8 >= 8) {
-                    memcpy(dst, src, 8 * sizeof(float));
-                } else {
-                    memcpy(dst, src, (size_t)(pb->b_in - g * 8) * sizeof(float));
+        kpos[u] = (int32_t)(f0 / pb->channels);
+        chan[u] = (int32_t)(f0 % pb->channels);
+    }
+}
+
+/* The panel of positions [first, first + t): for each used block column (slot),
+ * its b_in input channels in groups of 8, position by position. Inputs in the
+ * zero padding and positions past the end are zeros. `pixel` is scratch for
+ * one pointer per kernel position. */
+static void pack_panel(const problem *pb, const int32_t *kpos, const int32_t *chan,
+                       int64_t first, int64_t t, int64_t n_pos, const float *zeros,
+                       const float **pixel, float *panel)
+{
+    const int64_t per_img = pb->out_h * pb->out_w;
+    const int64_t n_kpos = pb->k_h * pb->k_w;
+    const int64_t groups = (pb->b_in + 7) / 8, full = pb->b_in / 8, rest = pb->b_in % 8;
+    const int64_t group_stride = t * 8, slot_stride = groups * group_stride;
+    for (int64_t p = 0; p < t; p++) {
+        const int64_t pos = first + p;
+        if (pos < n_pos) {
+            const int64_t rem = pos % per_img;
+            const int64_t top = (rem / pb->out_w) * pb->stride_h - pb->pad_h;
+            const int64_t left = (rem % pb->out_w) * pb->stride_w - pb->pad_w;
+            const float *image = pb->x + (pos / per_img) * pb->in_h * pb->in_w * pb->channels;
+            for (int64_t dy = 0; dy < pb->k_h; dy++) {
+                const int64_t iy = top + dy * pb->dil_h;
+                for (int64_t dx = 0; dx < pb->k_w; dx++) {
+                    const int64_t ix = left + dx * pb->dil_w;
+                    const int inside = iy >= 0 && iy < pb->in_h && ix >= 0 && ix < pb->in_w;
+                    pixel[dy * pb->k_w + dx] =
+                        inside ? image + (iy * pb->in_w + ix) * pb->channels : zeros;
                 }
+            }
+        } else {
+            for (int64_t kp = 0; kp < n_kpos; kp++) {
+                pixel[kp] = zeros;
+            }
+        }
+        float *column = panel + p * 8;
+        for (int64_t u = 0; u < pb->n_used; u++) {
+            const float *src = pixel[kpos[u]] + chan[u];
+            float *dst = column + u * slot_stride;
+            for (int64_t g = 0; g < full; g++) {
+                memcpy(dst + g * group_stride, src + g * 8, 8 * sizeof(float));
+            }
+            for (int64_t j = 0; j < rest; j++) {
+                dst[full * group_stride + j] = src[full * 8 + j];
             }
         }
     }
@@ -424,33 +442,37 @@ static int run(const problem *pb)
     }
     int64_t *bounds = malloc((size_t)(n_chunks + 1) * sizeof(int64_t));
     float *zeros = calloc((size_t)(pb->channels + 64), sizeof(float));
-    if (bounds == NULL || zeros == NULL) {
+    int32_t *sources = malloc((size_t)(2 * pb->n_used + 2) * sizeof(int32_t));
+    if (bounds == NULL || zeros == NULL || sources == NULL) {
         free(bounds);
         free(zeros);
+        free(sources);
         return -1;
     }
+    int32_t *kpos = sources, *chan = sources + pb->n_used;
+    slot_sources(pb, kpos, chan);
     row_chunks(pb, n_chunks, bounds);
     const int64_t n_items = n_tiles * n_chunks;
     int failed = 0;
 #pragma omp parallel num_threads((int)threads) if (threads > 1 && n_items > 1)
     {
         float *panel = thread_buffer((size_t)(per_pos * t) * sizeof(float));
-        int64_t *origin = malloc((size_t)(3 * t) * sizeof(int64_t));
-        if (panel == NULL || origin == NULL) {
+        const float **pixel = malloc((size_t)(pb->k_h * pb->k_w) * sizeof(float *));
+        if (panel == NULL || pixel == NULL) {
 #pragma omp atomic write
             failed = 1;
         }
         int64_t packed = -1;
 #pragma omp for schedule(static)
         for (int64_t item = 0; item < n_items; item++) {
-            if (panel == NULL || origin == NULL) {
+            if (panel == NULL || pixel == NULL) {
                 continue;
             }
             const int64_t tile = item / n_chunks, chunk = item % n_chunks;
             const int64_t first = tile * t;
             const int64_t np = n_pos - first < t ? n_pos - first : t;
             if (tile != packed) {
-                pack_panel(pb, first, t, n_pos, zeros, origin, panel);
+                pack_panel(pb, kpos, chan, first, t, n_pos, zeros, pixel, panel);
                 packed = tile;
             }
             float *y = pb->y + first * pb->n_out;
@@ -458,10 +480,11 @@ static int run(const problem *pb)
                 block_row(pb, ks, r, panel, t, np, y);
             }
         }
-        free(origin);
+        free(pixel);
     }
     free(bounds);
     free(zeros);
+    free(sources);
     return failed ? -1 : 0;
 }
 

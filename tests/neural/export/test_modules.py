@@ -1,3 +1,5 @@
+import copy
+
 import pytest
 import torch
 from torch import nn
@@ -65,7 +67,7 @@ def test_kernel_is_the_same_on_any_thread_count(two_threads):
     matrix = sparse_matrix(512, 512, (8, 8), keep=0.3)
     packed = pack_blocks(*dense_to_bsr(matrix, (8, 8)), None)
     for rows in (8, 200):
-        x = torch.randn(rows, 80)
+        x = torch.randn(rows, 512)
         out = linear(x, packed)
         torch.set_num_threads(1)
         assert torch.equal(out, linear(x, packed))
@@ -229,3 +231,25 @@ def test_inference_only():
         sparse(torch.randn(32, 16, dtype=torch.float64))
     with pytest.raises(ValueError, match="16 features"):
         sparse(torch.randn(32, 15))
+
+
+def test_copies_and_pickles_rebuild_the_packed_weight(tmp_path):
+    linear = nn.Linear(16, 16)
+    sparse = BlockSparseLinear.from_linear(linear, (8, 8))
+    x = torch.randn(3, 16)
+    with torch.inference_mode():
+        expected = sparse(x)  # builds the cache
+        twin = copy.deepcopy(sparse)
+        assert twin._packed is None
+        del sparse
+        assert torch.equal(twin(x), expected)
+        torch.save(twin, tmp_path / "m.pt")
+        loaded = torch.load(tmp_path / "m.pt", weights_only=False)
+        assert loaded._packed is None
+        assert torch.equal(loaded(x), expected)
+
+
+def test_empty_batch():
+    sparse = BlockSparseLinear.from_linear(nn.Linear(16, 8), (8, 8))
+    with torch.inference_mode():
+        assert sparse(torch.randn(0, 16)).shape == (0, 8)
