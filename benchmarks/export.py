@@ -342,6 +342,9 @@ def export_markdown(record: dict, decisions: dict) -> str:
         f"{_load(load['start'])} at the start, {_load(load['end'])} at the end "
         "(other processes share the cores: timings under load are noisy).",
         "",
+        "Every time is the median over 5 interleaved rounds of each round's "
+        "fastest call (`neural.export.timing.interleaved_ms`).",
+        "",
         "## Bars",
         "",
         *markdown_table(
@@ -350,7 +353,7 @@ def export_markdown(record: dict, decisions: dict) -> str:
             bars,
         ),
         "",
-        "## One 2048 x 2048 Linear layer (ms per call, median)",
+        "## One 2048 x 2048 Linear layer (ms per call)",
         "",
         *markdown_table(
             ["block", "sparsity", "batch", "dense", "F.linear(x, W_bsr)"]
@@ -359,7 +362,7 @@ def export_markdown(record: dict, decisions: dict) -> str:
             layers,
         ),
         "",
-        "## Whole models (ms per batch, median)",
+        "## Whole models (ms per batch)",
         "",
         "Dense CL: the dense model with channels-last weights and input, the "
         "export's layout. Amdahl limit: the speedup if every pruned layer ran at "
@@ -375,7 +378,7 @@ def export_markdown(record: dict, decisions: dict) -> str:
     for case in record["models"].values():
         lines += [
             "",
-            f"## Pruned layers: {case['case']} (ms per call, median)",
+            f"## Pruned layers: {case['case']} (ms per call)",
             "",
             *markdown_table(
                 ["layer", "batch", "input", "density", "dense", "block-sparse"]

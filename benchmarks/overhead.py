@@ -265,7 +265,8 @@ def overhead_markdown(record) -> str:
         lines.append(f"- {r['model']}: SA++ {r['ratio_to_dense']:.3f}x dense, {met}.")
     lines += [
         "",
-        "## Inference: dense vs exported block-sparse (ms per batch, median)",
+        "## Inference: dense vs exported block-sparse (ms per batch, median over "
+        "rounds of the fastest call)",
         "",
         *markdown_table(
             [

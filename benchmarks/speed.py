@@ -6,8 +6,8 @@ contenders are the dense product, torch's two BSR paths (``F.linear(x, W_bsr)``
 and ``torch.mm(W_bsr, x^T)^T``) and the exported :class:`BlockSparseLinear`; for
 a whole model, the dense finalized model against its export, per pruned layer
 and whole. Contenders run interleaved in rounds
-(:func:`neural.export.timing.interleaved_ms`); a time is the median of the
-round medians.
+(:func:`neural.export.timing.interleaved_ms`); a time is the median over the
+rounds of each round's fastest call.
 
 The ideal speedup of a layer at block sparsity ``s`` is ``1 / (1 - s)``. A whole
 model's ideal is lower: Amdahl's limit ``1 / ((1 - f) + f (1 - s))``, where
@@ -190,8 +190,8 @@ def layer_speed(linear, block, sparsity, batch, *, repeats=20, rounds=5) -> Laye
 
     The four contenders run interleaved in ``rounds`` rounds
     (:func:`~neural.export.timing.interleaved_ms`); each one's time is the
-    median of its round medians, so a burst of background load hits all of them
-    alike.
+    median over the rounds of its fastest call in each, so a burst of background
+    load hits all of them alike.
     """
     x = torch.randn(batch, linear.in_features)
     weight = linear.weight.detach()

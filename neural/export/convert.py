@@ -47,8 +47,9 @@ _CUDA_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 class ExportedLayer:
     """What happened to one pruned layer.
 
-    Times are per forward call in ms, the medians over the timing rounds;
-    ``ratios`` are the per-round speedups (dense over block-sparse time).
+    Times are per forward call in ms: the median over the timing rounds of
+    each round's fastest call; ``ratios`` are the per-round speedups (dense over
+    block-sparse time).
     """
 
     name: str
