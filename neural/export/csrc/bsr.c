@@ -7,13 +7,16 @@
  * f / C_in and input channel f % C_in (the (kH, kW, C_in) order of
  * neural.blocks.BlockGrid), so a block whose columns stay within one kernel
  * position reads b_in consecutive channels of one input pixel: an implicit
- * GEMM, with no im2col copy. Output positions are contiguous rows of y (NHWC
- * for a convolution), bias fused.
+ * GEMM, with no im2col copy of the whole input. Output positions are
+ * contiguous rows of y (NHWC for a convolution), bias fused.
  *
- * Work: positions are cut into tiles of T, block rows into chunks whose
- * weights fit the L2 cache; (chunk, tile) pairs are shared among OpenMP
- * threads (the same libgomp as torch's, so one thread pool). Within a tile,
- * the register tiles of bsr_tile.h do the multiply-adds.
+ * Work: positions are cut into tiles of at most 128 (pack_panel copies, for a
+ * tile, the inputs of every block column that holds a stored block into a
+ * panel of at most 256 KiB, zeros in the padding); when there are too few
+ * tiles for the threads, block rows are cut into chunks too. The (tile, chunk)
+ * items go to OpenMP threads dynamically (torch's own libgomp, so one thread
+ * pool; a thread that loses its core holds up only the item it is on). Within
+ * a tile, the register tiles of bsr_tile.h do the multiply-adds.
  *
  * Instruction sets: the register tiles are compiled three times (AVX-512,
  * AVX2 + FMA, and the x86-64 baseline) and the best one the CPU and OS support
@@ -463,7 +466,7 @@ static int run(const problem *pb)
             failed = 1;
         }
         int64_t packed = -1;
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)
         for (int64_t item = 0; item < n_items; item++) {
             if (panel == NULL || pixel == NULL) {
                 continue;
