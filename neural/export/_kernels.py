@@ -7,14 +7,16 @@ the block column of stored block ``k`` and ``values[k]`` its dense
 install) computes ``Y = X W^T + b`` where the rows of ``X`` are positions: the
 rows of a Linear layer's input, or the output pixels of a convolution read from
 a channels-last input (an implicit GEMM: column ``f`` of ``W`` is kernel position
-``f // C_in`` and channel ``f % C_in``, so no im2col copy is made). The work is
-``2 nnz b_out b_in`` flops per position, ``(1 - s)`` of the dense product at
-block sparsity ``s``.
+``f // C_in`` and channel ``f % C_in``). The work is ``2 nnz b_out b_in`` flops
+per position, ``(1 - s)`` of the dense product at block sparsity ``s``.
 
-Each register tile holds the outputs of up to 16 positions times 8 or 16 output
-channels while it walks all stored blocks of a block row: the weight column of
-a block (packed contiguously, :func:`pack_blocks`) is loaded once and multiplied
-with each position's broadcast input value. The summation order differs from
+For a tile of up to 128 positions, the kernel copies the inputs that the
+stored blocks read (only their block columns, 8 channels per group) into a
+panel: the im2col rows of that tile alone, never of the whole input. Each
+register tile then holds the outputs of up to 16 positions times 8 or 16
+output channels while it walks all stored blocks of a block row: the weight
+column of a block (packed contiguously, :func:`pack_blocks`) is loaded once and
+multiplied with each position's input, broadcast from the panel. The summation order differs from
 a dense GEMM, so results agree with it to float rounding (about 1e-6 relative
 in float32), not bit for bit.
 """
