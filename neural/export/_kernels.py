@@ -16,9 +16,9 @@ panel: the im2col rows of that tile alone, never of the whole input. Each
 register tile then holds the outputs of up to 16 positions times 8 or 16
 output channels while it walks all stored blocks of a block row: the weight
 column of a block (packed contiguously, :func:`pack_blocks`) is loaded once and
-multiplied with each position's input, broadcast from the panel. The summation order differs from
-a dense GEMM, so results agree with it to float rounding (about 1e-6 relative
-in float32), not bit for bit.
+multiplied with each position's input, broadcast from the panel. The
+summation order differs from a dense GEMM, so results agree with it to float
+rounding (about 1e-6 relative in float32), not bit for bit.
 """
 
 from __future__ import annotations
