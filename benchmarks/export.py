@@ -36,6 +36,7 @@ from pathlib import Path
 import torch
 
 import neural
+from neural import cli_types
 from neural.export import export_block_sparse, load_exported, save_exported
 from neural.models import MLP, resnet18
 
@@ -134,18 +135,21 @@ def _run_peak_rss(kind, path, builder, batch):
     return 0
 
 
-def export_benchmark(*, quick=False) -> tuple[dict, dict]:
+def export_benchmark(*, quick=False, threads=2) -> tuple[dict, dict]:
     """Time the layer cases and the models; measure sizes and peak memory.
 
     Parameters
     ----------
     quick : bool, default=False
         5 timed calls per measurement instead of 30 (layers: twice that).
+    threads : int, default=2
+        Torch threads (the bars are set for 2; one thread is the measure that
+        a loaded machine disturbs least: no thread waits for another).
 
     Returns
     -------
     record : dict
-        Run metadata (threads 2, ``repeats``, ``load_average`` at the start and
+        Run metadata (``threads``, ``repeats``, ``load_average`` at the start and
         the end), ``layers`` (one :class:`~benchmarks.speed.LayerSpeed` row per
         case and batch), ``bars``, ``models`` (per case: its
         :class:`~benchmarks.speed.ModelSpeed` rows and the
@@ -154,7 +158,7 @@ def export_benchmark(*, quick=False) -> tuple[dict, dict]:
     decisions : dict of str to str
         Per model, the export report as printed (its decision table).
     """
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     load_before = os.getloadavg()
     repeats = 5 if quick else 30
     layers = []
@@ -195,7 +199,7 @@ def export_benchmark(*, quick=False) -> tuple[dict, dict]:
         if key in ("criteo", "resnet"):
             sizes[case.label] = _sizes(dense, exported, case.skeleton)
     record = {
-        **run_metadata(["torch"], threads=2, repeats=repeats),
+        **run_metadata(["torch"], threads=threads, repeats=repeats),
         "load_average": {"start": load_before, "end": os.getloadavg()},
         "layers": [r.to_dict() for r in layers],
         "bars": _layer_bars(layers) + _model_bars(models, reports),
@@ -336,7 +340,8 @@ def export_markdown(record: dict, decisions: dict) -> str:
     ]
     load = record["load_average"]
     lines = [
-        "# Block-sparse export: inference speed (fp32 CPU, 2 threads)",
+        f"# Block-sparse export: inference speed (fp32 CPU, {record['threads']} "
+        f"thread{'s' if record['threads'] > 1 else ''})",
         "",
         f"`{record['command']}` on {record['machine']}; load average (1, 5, 15 min) "
         f"{_load(load['start'])} at the start, {_load(load['end'])} at the end "
@@ -345,7 +350,7 @@ def export_markdown(record: dict, decisions: dict) -> str:
         "Every time is the median over 5 interleaved rounds of each round's "
         "fastest call (`neural.export.timing.interleaved_ms`).",
         "",
-        "## Bars",
+        "## Bars" + ("" if record["threads"] == 2 else " (set for 2 threads)"),
         "",
         *markdown_table(
             ["case", "speedup", "bar", "vs torch's best BSR", "Amdahl limit"]
@@ -422,14 +427,22 @@ def _load(values) -> str:
 def add_arguments(parser) -> None:
     """The options of ``sapp bench export``."""
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    parser.add_argument(
+        "--threads",
+        type=cli_types.positive_int,
+        default=2,
+        help="torch threads (default 2, the bars' setting; other counts write "
+        "export_<N>thread.{json,md})",
+    )
     add_output_arguments(parser, "export.{json,md}")
 
 
 def run(args) -> int:
     """Run ``sapp bench export``: write ``export.{json,md}`` and print the report."""
-    record, decisions = export_benchmark(quick=args.quick)
+    record, decisions = export_benchmark(quick=args.quick, threads=args.threads)
     markdown = export_markdown(record, decisions)
-    paths = write_results(args.out, "export", record, markdown)
+    stem = "export" if args.threads == 2 else f"export_{args.threads}thread"
+    paths = write_results(args.out, stem, record, markdown)
     print_record(record, markdown, paths, args.json)
     return 0
 

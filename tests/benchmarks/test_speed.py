@@ -51,6 +51,8 @@ def test_amdahl_limit_counts_only_the_pruned_share():
     ]
     assert amdahl_limit(100.0, rows) == pytest.approx(100 / 54)
     assert amdahl_limit(100.0, []) == 1.0
+    # layers timed slower than the whole model (noise): their share caps at 1
+    assert amdahl_limit(50.0, rows) == pytest.approx(60 / 14)
     assert rows[1].speedup is None
     assert rows[0].to_dict()["ideal"] == pytest.approx(10.0)
 
