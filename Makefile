@@ -11,7 +11,9 @@ DOCS_STAMP := $(VENV)/.docs-installed
 
 .PHONY: install demo test lint bench docs clean
 
-$(STAMP): pyproject.toml constraints.txt
+# The editable install also compiles the block-sparse kernels (setup.py): a change
+# to their C sources reinstalls.
+$(STAMP): pyproject.toml constraints.txt setup.py $(wildcard neural/export/csrc/*)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
@@ -61,5 +63,5 @@ docs: $(DOCS_STAMP)
 	@echo "docs: build/docs/html/index.html"
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info \
+	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info neural/export/_bsr.*.so \
 		docs/api/generated docs/benchmarks/reports

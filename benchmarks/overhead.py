@@ -9,7 +9,9 @@ Two ratios, each taken within one run (issue 6, item 3):
   ResNet-18;
 * inference speedup ``t_dense / t_exported`` of the block-sparse export
   (:func:`benchmarks.speed.speed_report`) against the same finalized model run
-  dense, per batch size; the ideal at block sparsity ``s`` is ``1 / (1 - s)``.
+  dense, per batch size; the ideal of a layer at block sparsity ``s`` is
+  ``1 / (1 - s)``, the whole model's Amdahl's limit (every pruned layer at its
+  ideal, :func:`benchmarks.speed.amdahl_limit`) is reported beside it.
 
 Step time: :mod:`benchmarks.step_time` (the method and what is timed).
 
@@ -263,7 +265,8 @@ def overhead_markdown(record) -> str:
         lines.append(f"- {r['model']}: SA++ {r['ratio_to_dense']:.3f}x dense, {met}.")
     lines += [
         "",
-        "## Inference: dense vs exported block-sparse (ms per batch, median)",
+        "## Inference: dense vs exported block-sparse (ms per batch, median over "
+        "rounds of the fastest call)",
         "",
         *markdown_table(
             [
@@ -274,6 +277,7 @@ def overhead_markdown(record) -> str:
                 "dense ms",
                 "exported ms",
                 "speedup",
+                "Amdahl limit",
                 "ideal",
                 "max rel. error",
             ],
@@ -286,6 +290,7 @@ def overhead_markdown(record) -> str:
                     f"{r['dense_ms']:.3f}",
                     f"{r['exported_ms']:.3f}",
                     f"{r['speedup']:.2f}x",
+                    f"{r['amdahl_limit']:.2f}x",
                     f"{r['ideal']:.0f}x",
                     f"{r['max_relative_error']:.1e}",
                 ]

@@ -4,12 +4,20 @@ Used by ``sapp bench speed``, ``sapp bench export`` (:mod:`benchmarks.export`)
 and ``sapp bench overhead``. For a layer the
 contenders are the dense product, torch's two BSR paths (``F.linear(x, W_bsr)``
 and ``torch.mm(W_bsr, x^T)^T``) and the exported :class:`BlockSparseLinear`; for
-a whole model, the dense finalized model against its export. The ideal speedup at
-block sparsity ``s`` is ``1 / (1 - s)``.
+a whole model, the dense finalized model against its export, per pruned layer
+and whole. Contenders run interleaved in rounds
+(:func:`neural.export.timing.interleaved_ms`); a time is the median over the
+rounds of each round's fastest call.
+
+The ideal speedup of a layer at block sparsity ``s`` is ``1 / (1 - s)``. A whole
+model's ideal is lower: Amdahl's limit ``1 / ((1 - f) + f (1 - s))``, where
+``f`` is the share of the dense model's time spent in the pruned layers
+(:func:`amdahl_limit`, with each layer's own ``f`` and ``s``).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import statistics
@@ -23,18 +31,21 @@ from torch.nn import functional as F
 from neural import cli_types
 from neural.export import BlockSparseConv2d, BlockSparseLinear, export_block_sparse
 from neural.export.convert import capture_inputs
-from neural.export.timing import median_latency_ms
+from neural.export.timing import interleaved_ms
+
+from .results import markdown_table
 
 __all__ = [
     "SPEED_MODELS",
-    "ExportedLayerSpeed",
     "LayerSpeed",
     "ModelSpeed",
+    "PrunedLayerSpeed",
     "add_arguments",
+    "amdahl_limit",
     "block_sparse_linear",
-    "exported_layer_speeds",
     "layer_speed",
     "model_speed",
+    "pruned_layer_speeds",
     "pruned_model",
     "run",
     "speed_report",
@@ -53,6 +64,7 @@ class LayerSpeed:
     torch_linear_bsr_ms: float
     torch_mm_bsr_ms: float
     sapp_ms: float
+    max_relative_error: float
 
     @property
     def speedup(self) -> float:
@@ -76,13 +88,22 @@ class LayerSpeed:
 
 @dataclass(frozen=True)
 class ModelSpeed:
-    """Whole-model latency (ms per batch) and throughput (rows per second)."""
+    """Whole-model latency (ms per batch) and throughput (rows per second).
+
+    ``dense_channels_last_ms`` times the dense model with channels-last weights
+    and input (convolutional models only): the layout the export runs in, so
+    the speedup over it is the share owed to block sparsity alone.
+    ``amdahl_limit`` is the speedup the model would reach if every pruned layer
+    ran at its ideal ``1 / (1 - s)`` and the rest as in the dense model.
+    """
 
     model: str
     batch: int
     dense_ms: float
     exported_ms: float
     max_relative_error: float
+    amdahl_limit: float | None = None
+    dense_channels_last_ms: float | None = None
 
     @property
     def speedup(self) -> float:
@@ -91,32 +112,60 @@ class ModelSpeed:
 
     def to_dict(self) -> dict:
         """JSON-ready dictionary with throughputs."""
-        return {
+        record = {
             **asdict(self),
             "speedup": self.speedup,
             "dense_rows_per_s": 1e3 * self.batch / self.dense_ms,
             "exported_rows_per_s": 1e3 * self.batch / self.exported_ms,
         }
+        if self.dense_channels_last_ms is not None:
+            record["speedup_vs_channels_last"] = (
+                self.dense_channels_last_ms / self.exported_ms
+            )
+        return record
 
 
 @dataclass(frozen=True)
-class ExportedLayerSpeed:
-    """One exported layer of a model, timed dense and block-sparse on its input."""
+class PrunedLayerSpeed:
+    """One pruned layer of a model, timed dense and (if exported) block-sparse.
+
+    Each form runs on the input it receives in its model: the dense layer in the
+    dense model, the block-sparse one in the exported model (channels-last for a
+    convolution). ``sparse_ms`` is None for a layer the export kept dense.
+    """
 
     layer: str
     batch: int
     input_shape: tuple[int, ...]
+    density: float
     dense_ms: float
-    sparse_ms: float
+    sparse_ms: float | None
 
     @property
-    def speedup(self) -> float:
-        """Dense time over the block-sparse time."""
-        return self.dense_ms / self.sparse_ms
+    def speedup(self) -> float | None:
+        """Dense time over the block-sparse time (None: kept dense)."""
+        return None if self.sparse_ms is None else self.dense_ms / self.sparse_ms
 
     def to_dict(self) -> dict:
-        """JSON-ready dictionary with the speedup."""
-        return {**asdict(self), "speedup": self.speedup}
+        """JSON-ready dictionary with the speedup and the ideal."""
+        return {**asdict(self), "speedup": self.speedup, "ideal": 1 / self.density}
+
+
+def amdahl_limit(model_ms, layers) -> float:
+    """Whole-model speedup if every pruned layer ran at its ideal ``1 / (1 - s)``.
+
+    ``model_ms`` is the dense model's time, ``layers`` the
+    :class:`PrunedLayerSpeed` rows of its pruned layers (their dense times and
+    densities ``1 - s``), all at one batch size. The layers are timed apart
+    from the model, so under noise their sum can exceed it: their share of the
+    model's time is capped at 1 (the limit is then that of the layers alone).
+    """
+    pruned_ms = sum(r.dense_ms for r in layers)
+    if pruned_ms == 0:
+        return 1.0
+    share = min(pruned_ms / model_ms, 1.0)
+    density = sum(r.dense_ms * r.density for r in layers) / pruned_ms
+    return 1.0 / (1.0 - share * (1.0 - density))
 
 
 def block_sparse_linear(n_in, n_out, block, sparsity, *, seed=0) -> nn.Linear:
@@ -142,9 +191,13 @@ def block_sparse_linear(n_in, n_out, block, sparsity, *, seed=0) -> nn.Linear:
 def layer_speed(linear, block, sparsity, batch, *, repeats=20, rounds=5) -> LayerSpeed:
     """Time ``linear`` dense, through torch's BSR paths and exported, on one batch.
 
-    The four contenders run interleaved in ``rounds`` rounds of
-    ``repeats // rounds`` calls each; each one's time is the median of its round
-    medians, so a burst of background load hits all of them alike.
+    The record holds the export's largest output difference from dense,
+    relative to the largest dense output.
+
+    The four contenders run interleaved in ``rounds`` rounds
+    (:func:`~neural.export.timing.interleaved_ms`); each one's time is the
+    median over the rounds of its fastest call in each, so a burst of background
+    load hits all of them alike.
     """
     x = torch.randn(batch, linear.in_features)
     weight = linear.weight.detach()
@@ -159,63 +212,104 @@ def layer_speed(linear, block, sparsity, batch, *, repeats=20, rounds=5) -> Laye
         lambda: torch.mm(weight_bsr, x.T).T + bias,
         lambda: sparse(x),
     )
-    per_round = max(1, repeats // rounds)
-    times = [[] for _ in contenders]
-    for _ in range(rounds):
-        for record, function in zip(times, contenders, strict=True):
-            record.append(median_latency_ms(function, repeats=per_round))
+    with torch.no_grad():
+        reference = contenders[0]()
+        error = (sparse(x) - reference).abs().max() / reference.abs().max()
+    times = interleaved_ms(contenders, rounds=rounds, repeats=repeats)
     return LayerSpeed(
         tuple(weight.shape),
         block,
         sparsity,
         batch,
         *(statistics.median(record) for record in times),
+        float(error),
     )
 
 
-def model_speed(name, dense, exported, inputs, *, repeats=10) -> ModelSpeed:
-    """Time ``dense`` and ``exported`` on ``inputs`` (tensor or tuple), eval mode."""
+def _channels_last(model, inputs):
+    """A channels-last copy of a convolutional ``model`` and its inputs, or None."""
+    if not any(isinstance(m, nn.Conv2d) for m in model.modules()):
+        return None
+    model = copy.deepcopy(model).to(memory_format=torch.channels_last)
+    inputs = tuple(
+        x.contiguous(memory_format=torch.channels_last) if x.ndim == 4 else x
+        for x in inputs
+    )
+    return model, inputs
+
+
+def model_speed(
+    name, dense, exported, inputs, *, repeats=10, rounds=5, layers=None
+) -> ModelSpeed:
+    """Time ``dense`` and ``exported`` on ``inputs`` (tensor or tuple), eval mode.
+
+    The dense model, its channels-last copy (convolutional models) and the
+    export run interleaved in ``rounds`` rounds. With ``layers`` (the
+    :class:`PrunedLayerSpeed` rows at this batch) the record carries Amdahl's
+    limit.
+    """
     inputs = inputs if isinstance(inputs, tuple) else (inputs,)
     dense.eval()
     exported.eval()
     with torch.inference_mode():
         reference = dense(*inputs)
         error = (exported(*inputs) - reference).abs().max() / reference.abs().max()
+    contenders = [lambda: dense(*inputs), lambda: exported(*inputs)]
+    last = _channels_last(dense, inputs)
+    if last is not None:
+        contenders.append(lambda: last[0](*last[1]))
+    with torch.inference_mode():
+        times = interleaved_ms(contenders, rounds=rounds, repeats=repeats)
+    dense_ms, exported_ms, *channels_last_ms = map(statistics.median, times)
     return ModelSpeed(
         name,
         inputs[0].shape[0],
-        median_latency_ms(lambda: dense(*inputs), repeats=repeats),
-        median_latency_ms(lambda: exported(*inputs), repeats=repeats),
+        dense_ms,
+        exported_ms,
         float(error),
+        None if layers is None else amdahl_limit(dense_ms, layers),
+        channels_last_ms[0] if channels_last_ms else None,
     )
 
 
-def exported_layer_speeds(dense, exported, inputs, *, repeats=10):
-    """Time every block-sparse layer of ``exported`` against its dense original.
+def pruned_layer_speeds(dense, exported, inputs, densities, *, repeats=10, rounds=5):
+    """Time every pruned layer of ``dense`` and, where exported, its replacement.
 
-    Each layer runs on the input it receives when ``dense`` processes ``inputs``
-    (captured with forward hooks).
+    ``densities`` maps the pruned layers' names to their block densities (the
+    export report's rows). Each layer runs on the input it receives when its
+    model processes ``inputs`` (captured with forward hooks), the two forms
+    interleaved.
     """
+    names = list(densities)
+    inputs = inputs if isinstance(inputs, tuple) else (inputs,)
+    captured = capture_inputs(dense, names, inputs)
+    kinds = BlockSparseLinear | BlockSparseConv2d
     sparse_layers = {
         name: module
         for name, module in exported.named_modules()
-        if isinstance(module, BlockSparseLinear | BlockSparseConv2d)
+        if name in densities and isinstance(module, kinds)
     }
-    captured = capture_inputs(dense, sparse_layers, inputs)
-    batch = (inputs if isinstance(inputs, torch.Tensor) else inputs[0]).shape[0]
+    captured_sparse = capture_inputs(exported, list(sparse_layers), inputs)
     rows = []
-    for name, sparse in sparse_layers.items():
-        x = captured[name].clone()
-        original = dense.get_submodule(name)
-        rows.append(
-            ExportedLayerSpeed(
-                name,
-                batch,
-                tuple(x.shape),
-                median_latency_ms(lambda o=original, x=x: o(x), repeats=repeats),
-                median_latency_ms(lambda m=sparse, x=x: m(x), repeats=repeats),
+    with torch.inference_mode():
+        for name in names:
+            x = captured[name].clone()
+            original = dense.get_submodule(name)
+            contenders = [lambda o=original, x=x: o(x)]
+            if name in sparse_layers:
+                x_sparse = captured_sparse[name].clone()
+                contenders.append(lambda m=sparse_layers[name], x=x_sparse: m(x))
+            times = interleaved_ms(contenders, rounds=rounds, repeats=repeats)
+            rows.append(
+                PrunedLayerSpeed(
+                    name,
+                    inputs[0].shape[0],
+                    tuple(x.shape),
+                    densities[name],
+                    statistics.median(times[0]),
+                    statistics.median(times[1]) if len(times) > 1 else None,
+                )
             )
-        )
     return rows
 
 
@@ -252,28 +346,47 @@ def pruned_model(name, sparsity, block, *, image_size=32, seed=0):
     return pruner.finalize().eval(), make_input
 
 
-def speed_report(name, sparsity, block, batch_sizes, *, repeats=10, image_size=32):
+def speed_report(
+    name,
+    sparsity,
+    block,
+    batch_sizes,
+    *,
+    repeats=10,
+    image_size=32,
+    export_batch=64,
+):
     """Export a pruned ``name`` model; time it dense vs exported, per layer and whole.
 
-    The export keeps a layer block-sparse where it is faster at batch 64 (its
-    decision table is part of the result); every batch size in ``batch_sizes`` is
-    then timed for each exported layer and for the whole model.
+    The export keeps a layer block-sparse where it measures faster at
+    ``export_batch`` (its decision table is part of the result); every batch
+    size in ``batch_sizes`` is then timed for each pruned layer and for the
+    whole model, with Amdahl's limit beside each whole-model figure.
     """
     dense, make_input = pruned_model(name, sparsity, block, image_size=image_size)
     exported, decisions = export_block_sparse(
-        dense, example_inputs=make_input(64), repeats=repeats, ragged="dense"
+        dense,
+        example_inputs=make_input(export_batch),
+        batch_size=export_batch,
+        repeats=repeats,
+        ragged="dense",
     )
+    densities = {row.name: row.density for row in decisions.layers if row.density < 1.0}
     layers, models = [], []
     for batch in batch_sizes:
         inputs = make_input(batch)
-        layers += exported_layer_speeds(dense, exported, inputs, repeats=repeats)
-        models.append(model_speed(name, dense, exported, inputs, repeats=repeats))
+        rows = pruned_layer_speeds(dense, exported, inputs, densities, repeats=repeats)
+        layers += rows
+        models.append(
+            model_speed(name, dense, exported, inputs, repeats=repeats, layers=rows)
+        )
     return (
         {
             "model": name,
             "sparsity": sparsity,
             "block": block,
             "threads": torch.get_num_threads(),
+            "export_batch": export_batch,
             "export": decisions.to_dict(),
             "layers": [row.to_dict() for row in layers],
             "models": [row.to_dict() for row in models],
@@ -283,27 +396,48 @@ def speed_report(name, sparsity, block, batch_sizes, *, repeats=10, image_size=3
     )
 
 
+def _ms(value) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
 def _speed_tables(layers, models) -> str:
-    lines = [
-        f"{'layer':<24} {'batch':>6} {'dense ms':>10} {'sparse ms':>10} {'speedup':>8}"
+    layer_rows = [
+        [
+            r.layer,
+            r.batch,
+            f"{r.density:.3f}",
+            _ms(r.dense_ms),
+            _ms(r.sparse_ms),
+            "kept dense" if r.speedup is None else f"{r.speedup:.2f}x",
+            f"{1 / r.density:.1f}x",
+        ]
+        for r in layers
     ]
-    for r in layers:
-        lines.append(
-            f"{r.layer:<24} {r.batch:>6} {r.dense_ms:>10.3f} {r.sparse_ms:>10.3f} "
-            f"{r.speedup:>7.2f}x"
-        )
-    lines += [
-        "",
-        f"{'model':<24} {'batch':>6} {'dense ms':>10} {'export ms':>10} {'speedup':>8} "
-        f"{'dense rows/s':>13} {'export rows/s':>14}",
-    ]
+    model_rows = []
     for m in models:
         d = m.to_dict()
-        lines.append(
-            f"{m.model:<24} {m.batch:>6} {m.dense_ms:>10.3f} {m.exported_ms:>10.3f} "
-            f"{m.speedup:>7.2f}x {d['dense_rows_per_s']:>13.0f} "
-            f"{d['exported_rows_per_s']:>14.0f}"
+        model_rows.append(
+            [
+                m.model,
+                m.batch,
+                _ms(m.dense_ms),
+                _ms(m.dense_channels_last_ms),
+                _ms(m.exported_ms),
+                f"{m.speedup:.2f}x",
+                "-" if m.amdahl_limit is None else f"{m.amdahl_limit:.2f}x",
+                f"{d['dense_rows_per_s']:.0f}",
+                f"{d['exported_rows_per_s']:.0f}",
+                f"{m.max_relative_error:.1e}",
+            ]
         )
+    header = ["layer", "batch", "density", "dense ms", "sparse ms", "speedup"]
+    lines = markdown_table([*header, "ideal"], layer_rows, aligned=True)
+    lines += [""] + markdown_table(
+        ["model", "batch", "dense ms", "dense CL ms", "export ms", "speedup"]
+        + ["Amdahl limit", "dense rows/s", "export rows/s", "max rel. err"],
+        model_rows,
+        aligned=True,
+    )
     return "\n".join(lines)
 
 
@@ -314,6 +448,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--block", type=cli_types.positive_int, default=10)
     parser.add_argument(
         "--batch-sizes", type=cli_types.positive_int, nargs="+", default=[1, 64, 256]
+    )
+    parser.add_argument(
+        "--export-batch",
+        type=cli_types.positive_int,
+        default=64,
+        help="batch size at which the export times each layer (default 64)",
     )
     parser.add_argument("--repeats", type=cli_types.positive_int, default=20)
     parser.add_argument("--threads", type=cli_types.positive_int, default=2)
@@ -336,6 +476,7 @@ def run(args) -> int:
         args.batch_sizes,
         repeats=args.repeats,
         image_size=args.image_size,
+        export_batch=args.export_batch,
     )
     if args.json:
         print(json.dumps(record, indent=2))

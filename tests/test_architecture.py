@@ -29,6 +29,19 @@ def _modules() -> dict[str, Path]:
     }
 
 
+def _extensions() -> list[str]:
+    """The compiled modules that setup.py declares (``Extension("a.b", ...)``).
+
+    They are leaves of the graph: C code imports no module of the packages.
+    """
+    tree = ast.parse((ROOT / "setup.py").read_text())
+    return [
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Extension"
+    ]
+
+
 def _imports(name: str, path: Path, modules) -> list[tuple[str, bool]]:
     """(imported module, at module level) for every import in ``path``."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
@@ -62,7 +75,12 @@ def _imports(name: str, path: Path, modules) -> list[tuple[str, bool]]:
 @pytest.fixture(scope="module")
 def graph():
     modules = _modules()
-    return {name: _imports(name, path, modules) for name, path in modules.items()}
+    extensions = dict.fromkeys(_extensions(), [])
+    graph = {
+        name: _imports(name, path, modules | extensions)
+        for name, path in modules.items()
+    }
+    return graph | extensions
 
 
 def _cycle(edges) -> list[str] | None:
@@ -96,6 +114,12 @@ def test_the_graph_resolves_relative_and_absolute_imports(graph):
     assert {"benchmarks.pruning.runs", "benchmarks.results", "neural.cli_types"} <= (
         targets
     )
+
+
+def test_compiled_modules_are_nodes_of_the_graph(graph):
+    assert graph["neural.export._bsr"] == []
+    targets = {target for target, _ in graph["neural.export._kernels"]}
+    assert "neural.export._bsr" in targets
 
 
 def test_no_import_cycle_in_the_packages(graph):

@@ -1,7 +1,8 @@
 """The block-sparse export timed against dense on the check's device.
 
-Two parts, both inference (eval mode, no autograd), times as medians of
-synchronized calls (:func:`neural.export.timing.median_latency_ms`):
+Two parts, both inference (eval mode, no autograd), dense and block-sparse
+timed in interleaved rounds of synchronized calls, each time the median over
+rounds of a round's fastest call (:func:`neural.export.timing.interleaved_ms`):
 
 * one ``n x n`` Linear layer keeping ``1 - s`` of its blocks (random ones,
   :func:`benchmarks.speed.block_sparse_linear`), dense against
@@ -18,12 +19,13 @@ synchronized calls (:func:`neural.export.timing.median_latency_ms`):
 
 from __future__ import annotations
 
+import statistics
 import warnings
 
 import torch
 
 from neural.export import BlockSparseLinear, export_block_sparse
-from neural.export.timing import median_latency_ms
+from neural.export.timing import interleaved_ms
 from neural.recipes import load_recipe
 from neural.recipes.build import build_model, pruner_factory
 
@@ -40,8 +42,11 @@ def _linear_row(case, block, dtype, device) -> dict:
     with torch.no_grad():
         reference = linear(x).float()
         error = (sparse(x).float() - reference).abs().max() / reference.abs().max()
-    dense_ms = median_latency_ms(lambda: linear(x), repeats=case.repeats)
-    sparse_ms = median_latency_ms(lambda: sparse(x), repeats=case.repeats)
+    dense_times, sparse_times = interleaved_ms(
+        [lambda: linear(x), lambda: sparse(x)], repeats=case.repeats
+    )
+    dense_ms = statistics.median(dense_times)
+    sparse_ms = statistics.median(sparse_times)
     return {
         "shape": [n, n],
         "block": block,

@@ -1,137 +1,161 @@
-"""Block-sparse times dense products on CPU: ``Y^T = W X^T`` with ``W`` in BSR.
+"""Block-sparse weight times dense activations on CPU: the compiled float32 kernel.
 
-``W`` is ``n_out x n_in`` in block compressed sparse row form (torch's BSR):
+``W`` is ``n_out x K`` in block compressed sparse row form (torch's BSR):
 ``crow[r]:crow[r+1]`` index the stored blocks of block row ``r``, ``col[k]`` is
 the block column of stored block ``k`` and ``values[k]`` its dense
-``b_out x b_in`` tile. With ``X`` the ``M x n_in`` batch, block row ``r`` of the
-output is
+``b_out x b_in`` tile. The kernel (``csrc/bsr.c``, built by the package's
+install) computes ``Y = X W^T + b`` where the rows of ``X`` are positions: the
+rows of a Linear layer's input, or the output pixels of a convolution read from
+a channels-last input (an implicit GEMM: column ``f`` of ``W`` is kernel position
+``f // C_in`` and channel ``f % C_in``). The work is ``2 nnz b_out b_in`` flops
+per position, ``(1 - s)`` of the dense product at block sparsity ``s``.
 
-    Y^T[r b_out : (r+1) b_out, :]
-        = sum_k values[k] @ X^T[col[k] b_in : (col[k]+1) b_in, :]
-
-so the work is ``2 nnz b_out b_in M`` flops, ``(1 - s)`` of the dense product at
-block sparsity ``s``. Each output row of a block row is a contiguous batch-long
-vector; the kernel updates four output rows from four input rows per pass (a
-4 x 4 register tile), so every loaded input vector feeds four fused multiply-adds
-and every output vector is read and written once per four input rows. The batch
-axis is the innermost, contiguous one, which is what makes it vectorize; block
-rows are spread over threads. The summation order differs from a
-dense GEMM, so results agree with it to float rounding (relative 1e-5 in float32
-on the tests' layers), not bit for bit.
-
-Small batches leave the inner loop too short to vectorize; there the caller uses
-torch's own BSR product (:data:`SMALL_BATCH`).
+For a tile of up to 128 positions, the kernel copies the inputs that the
+stored blocks read (only their block columns, 8 channels per group) into a
+panel: the im2col rows of that tile alone, never of the whole input. Each
+register tile then holds the outputs of up to 16 positions times 8 or 16
+output channels while it walks all stored blocks of a block row: the weight
+column of a block (packed contiguously, :func:`pack_blocks`) is loaded once and
+multiplied with each position's input, broadcast from the panel. The
+summation order differs from a dense GEMM, so results agree with it to float
+rounding (about 1e-6 relative in float32), not bit for bit.
 """
 
 from __future__ import annotations
 
-import numba
+from dataclasses import dataclass
+
 import torch
-from numba import prange
 
-__all__ = ["SMALL_BATCH", "bsr_matmul_transposed"]
+from . import _bsr
 
-SMALL_BATCH = 16
-"""Below this many rows the numba kernel's batch loop is too short to vectorize
-and ``torch.mm(W_bsr, X^T)`` is faster (measured by ``sapp bench export``)."""
-
-_FASTMATH = {"reassoc", "contract", "nsz"}  # reassociation only: NaN/inf propagate
-
-
-@numba.njit(parallel=True, fastmath=_FASTMATH, cache=True)
-def _bsr_times_dense(crow, col, values, xt, yt):  # pragma: no cover - compiled
-    # Plain ``for ... in range`` loops with the batch loop innermost over whole
-    # rows: that is the form LLVM vectorizes (``while`` loops or batch tiles with
-    # offsets measured 3-6x slower).
-    n_block_rows = crow.shape[0] - 1
-    b_out = values.shape[1]
-    b_in = values.shape[2]
-    width = xt.shape[1]
-    b_out4 = b_out - b_out % 4
-    b_in4 = b_in - b_in % 4
-    for r in prange(n_block_rows):
-        row0 = r * b_out
-        for i in range(b_out):
-            for b in range(width):
-                yt[row0 + i, b] = 0
-        for k in range(crow[r], crow[r + 1]):
-            c0 = col[k] * b_in
-            for i in range(0, b_out4, 4):
-                ya = yt[row0 + i]
-                yb = yt[row0 + i + 1]
-                yc = yt[row0 + i + 2]
-                yd = yt[row0 + i + 3]
-                for j in range(0, b_in4, 4):
-                    a0 = values[k, i, j]
-                    a1 = values[k, i, j + 1]
-                    a2 = values[k, i, j + 2]
-                    a3 = values[k, i, j + 3]
-                    b0 = values[k, i + 1, j]
-                    b1 = values[k, i + 1, j + 1]
-                    b2 = values[k, i + 1, j + 2]
-                    b3 = values[k, i + 1, j + 3]
-                    c0_ = values[k, i + 2, j]
-                    c1 = values[k, i + 2, j + 1]
-                    c2 = values[k, i + 2, j + 2]
-                    c3 = values[k, i + 2, j + 3]
-                    d0 = values[k, i + 3, j]
-                    d1 = values[k, i + 3, j + 1]
-                    d2 = values[k, i + 3, j + 2]
-                    d3 = values[k, i + 3, j + 3]
-                    x0 = xt[c0 + j]
-                    x1 = xt[c0 + j + 1]
-                    x2 = xt[c0 + j + 2]
-                    x3 = xt[c0 + j + 3]
-                    for b in range(width):
-                        v0 = x0[b]
-                        v1 = x1[b]
-                        v2 = x2[b]
-                        v3 = x3[b]
-                        ya[b] += a0 * v0 + a1 * v1 + a2 * v2 + a3 * v3
-                        yb[b] += b0 * v0 + b1 * v1 + b2 * v2 + b3 * v3
-                        yc[b] += c0_ * v0 + c1 * v1 + c2 * v2 + c3 * v3
-                        yd[b] += d0 * v0 + d1 * v1 + d2 * v2 + d3 * v3
-                for j in range(b_in4, b_in):
-                    a0 = values[k, i, j]
-                    b0 = values[k, i + 1, j]
-                    c0_ = values[k, i + 2, j]
-                    d0 = values[k, i + 3, j]
-                    x0 = xt[c0 + j]
-                    for b in range(width):
-                        v0 = x0[b]
-                        ya[b] += a0 * v0
-                        yb[b] += b0 * v0
-                        yc[b] += c0_ * v0
-                        yd[b] += d0 * v0
-            for i in range(b_out4, b_out):
-                ya = yt[row0 + i]
-                for j in range(b_in):
-                    a0 = values[k, i, j]
-                    x0 = xt[c0 + j]
-                    for b in range(width):
-                        ya[b] += a0 * x0[b]
+__all__ = [
+    "PackedBlocks",
+    "conv_channels_last",
+    "conv_output_size",
+    "linear",
+    "pack_blocks",
+]
 
 
-def bsr_matmul_transposed(crow, col, values, xt):
-    """``W X^T`` for ``W`` in BSR (``crow``, ``col``, ``values``) and ``xt = X^T``.
+@dataclass(frozen=True)
+class PackedBlocks:
+    """A BSR weight laid out for the kernel.
+
+    ``weights`` is ``(nnz, n_chunks, b_in, lanes)``: block ``k``'s transpose with
+    its ``b_out`` output channels padded with zeros to ``n_chunks * lanes``;
+    ``bias`` is ``(n_block_rows, n_chunks * lanes)``, padded alike. ``used``
+    lists the block columns that hold a stored block (the kernel copies only
+    those inputs) and ``slot[k]`` is block ``k``'s column's index in it;
+    ``min_features`` is the number of input features those columns reach.
+    """
+
+    crow: torch.Tensor
+    slot: torch.Tensor
+    used: torch.Tensor
+    weights: torch.Tensor
+    bias: torch.Tensor
+    n_out: int
+    block: tuple[int, int]
+    min_features: int
+
+    def __post_init__(self):
+        # What every call passes to the C kernel, built once (a batch-1 product
+        # takes a few microseconds; Python-side work shows).
+        pointers = (
+            self.weights.data_ptr(),
+            self.bias.data_ptr(),
+            self.crow.data_ptr(),
+            self.slot.data_ptr(),
+            self.used.data_ptr(),
+            self.used.shape[0],
+        )
+        sizes = (self.n_out, *self.block, self.crow.shape[0] - 1)
+        object.__setattr__(self, "_arguments", (pointers, sizes))
+
+
+def pack_blocks(crow, col, values, bias) -> PackedBlocks:
+    """Lay out BSR buffers for the kernel.
 
     Parameters
     ----------
     crow, col : torch.Tensor
-        int64 BSR index tensors on the CPU.
+        int64 BSR index tensors.
     values : torch.Tensor
-        ``(nnz, b_out, b_in)`` float32 or float64 blocks.
-    xt : torch.Tensor
-        ``(n_in, M)`` C-contiguous, same dtype as ``values``.
-
-    Returns
-    -------
-    torch.Tensor
-        ``(n_out, M)``, ``n_out = (len(crow) - 1) b_out``.
+        ``(nnz, b_out, b_in)`` float32 blocks.
+    bias : torch.Tensor or None
+        ``(n_out,)``.
     """
-    n_out = (crow.shape[0] - 1) * values.shape[1]
-    yt = torch.empty((n_out, xt.shape[1]), dtype=values.dtype)
-    threads = min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)
-    numba.set_num_threads(threads)
-    _bsr_times_dense(crow.numpy(), col.numpy(), values.numpy(), xt.numpy(), yt.numpy())
-    return yt
+    nnz, b_out, b_in = values.shape
+    n_block_rows = crow.shape[0] - 1
+    lanes = _bsr.lanes(b_out)
+    n_chunks = -(-b_out // lanes)
+    padded = torch.zeros(nnz, n_chunks * lanes, b_in, dtype=torch.float32)
+    padded[:, :b_out] = values
+    weights = padded.view(nnz, n_chunks, lanes, b_in).transpose(2, 3).contiguous()
+    packed_bias = torch.zeros(n_block_rows, n_chunks * lanes, dtype=torch.float32)
+    if bias is not None:
+        packed_bias[:, :b_out] = bias.view(n_block_rows, b_out)
+    used, slot = torch.unique(col, sorted=True, return_inverse=True)
+    return PackedBlocks(
+        crow.contiguous(),
+        slot.to(torch.int32),
+        used.to(torch.int32),
+        weights,
+        packed_bias,
+        n_block_rows * b_out,
+        (b_out, b_in),
+        int(used[-1] + 1) * b_in if used.numel() else 0,
+    )
+
+
+def conv_output_size(size, kernel_size, stride, padding, dilation) -> tuple[int, int]:
+    """``(OH, OW)`` of a convolution of an input of spatial ``size`` ``(H, W)``."""
+    return tuple(
+        (length + 2 * pad - dil * (k - 1) - 1) // step + 1
+        for length, pad, dil, k, step in zip(
+            size, padding, dilation, kernel_size, stride, strict=True
+        )
+    )
+
+
+def _forward(x, y, packed, geometry) -> None:
+    # The C code trusts its arguments: refuse an input too narrow for the weight.
+    features = geometry[3] * geometry[6] * geometry[7]
+    if features < packed.min_features or geometry[3] < 1:
+        raise ValueError(
+            f"the input has {features} features per position; the weight reads "
+            f"{packed.min_features}."
+        )
+    pointers, sizes = packed._arguments
+    _bsr.forward(
+        x.data_ptr(), y.data_ptr(), pointers, geometry, sizes, torch.get_num_threads()
+    )
+
+
+def conv_channels_last(x, packed, kernel_size, stride, padding, dilation):
+    """The convolution of ``x``, ``(N, H, W, C)`` contiguous float32.
+
+    Returns ``(N, OH, OW, n_out)``, contiguous. ``C`` must be a multiple of the
+    block's width unless the kernel is ``1 x 1``, so that no block straddles two
+    kernel positions.
+    """
+    n, height, width, channels = x.shape
+    out_h, out_w = conv_output_size(
+        (height, width), kernel_size, stride, padding, dilation
+    )
+    y = torch.empty((n, out_h, out_w, packed.n_out), dtype=torch.float32)
+    geometry = (
+        n, height, width, channels, out_h, out_w, *kernel_size, *stride, *padding,
+        *dilation,
+    )  # fmt: skip
+    _forward(x, y, packed, geometry)
+    return y
+
+
+def linear(x, packed):
+    """``x W^T + b`` for ``x`` of shape ``(M, K)``, contiguous float32."""
+    rows, features = x.shape
+    y = torch.empty((rows, packed.n_out), dtype=torch.float32)
+    _forward(x, y, packed, (rows, 1, 1, features, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1))
+    return y

@@ -5,19 +5,26 @@ zeros on its grid (the task of arXiv:2402.17902: ``B x B`` blocks, a ``(1 - s)``
 fraction kept). Exporting stores those layers in torch BSR form
 (:mod:`neural.export.modules`) so that inference does ``(1 - s)`` of the work.
 
-Sparse storage does not pay everywhere: at low sparsity, on tiny layers or for
-convolutions whose im2col copy costs more than the saved multiply-adds, the
+Sparse storage does not pay everywhere: at low sparsity or on tiny layers the
 dense kernel wins. With ``policy="measure"`` each layer is timed dense and
-block-sparse on its own input shape, in one run, and stays dense unless the
-block-sparse form is at least ``min_speedup`` times faster; the report says
-which and why. The exported model is for inference only (eval mode, no
-autograd).
+block-sparse on its own input shape, at the batch size the caller names, the
+two forms interleaved in rounds (:func:`neural.export.timing.interleaved_ms`);
+the layer goes block-sparse when the median of the per-round speedups clears
+``min_speedup`` by a relative ``margin``, so that timing noise near the bar
+does not flip decisions from one export to the next. The report says which and
+why. The exported model is for inference only (eval mode, no autograd).
+
+Block-sparse convolutions compute on channels-last activations and return them
+channels-last; when one is exported, the model's remaining 4-D weights are
+converted to channels-last memory too, so that activations keep one layout from
+layer to layer (values are unchanged).
 """
 
 from __future__ import annotations
 
 import copy
 import math
+import statistics
 from dataclasses import asdict, dataclass
 
 import torch
@@ -29,7 +36,7 @@ from nonconvex_reg.validation import check_choice, check_int, check_scalar
 from ..blocks import parse_block
 from ..pruning.report import PruningReport, _markdown_table
 from .modules import SUPPORTED_CPU_DTYPES, BlockSparseConv2d, BlockSparseLinear
-from .timing import median_latency_ms
+from .timing import interleaved_ms, paired_ratios
 
 __all__ = ["ExportReport", "ExportedLayer", "export_block_sparse"]
 
@@ -38,7 +45,12 @@ _CUDA_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 
 @dataclass(frozen=True)
 class ExportedLayer:
-    """What happened to one pruned layer; times are per forward call, in ms."""
+    """What happened to one pruned layer.
+
+    Times are per forward call in ms: the median over the timing rounds of
+    each round's fastest call; ``ratios`` are the per-round speedups (dense over
+    block-sparse time).
+    """
 
     name: str
     kind: str
@@ -52,13 +64,14 @@ class ExportedLayer:
     sparse_bytes: int
     decision: str
     reason: str
+    ratios: tuple[float, ...] | None = None
 
     @property
     def speedup(self) -> float | None:
-        """``dense_ms / sparse_ms`` when both were measured."""
-        if self.dense_ms is None or self.sparse_ms is None:
+        """The median per-round speedup, when the layer was timed."""
+        if not self.ratios:
             return None
-        return self.dense_ms / self.sparse_ms
+        return statistics.median(self.ratios)
 
 
 @dataclass(frozen=True)
@@ -71,6 +84,8 @@ class ExportReport:
     policy: str
     min_speedup: float
     layers: tuple[ExportedLayer, ...]
+    margin: float = 0.0
+    channels_last: bool = False
 
     @property
     def n_sparse(self) -> int:
@@ -82,6 +97,8 @@ class ExportReport:
         return {
             "policy": self.policy,
             "min_speedup": self.min_speedup,
+            "margin": self.margin,
+            "channels_last": self.channels_last,
             "layers": [{**asdict(r), "speedup": r.speedup} for r in self.layers],
         }
 
@@ -104,7 +121,12 @@ class ExportReport:
         return rows
 
     def _title(self) -> str:
-        return f"export ({self.policy}, min speedup {self.min_speedup:g}x)"
+        title = f"export ({self.policy}, min speedup {self.min_speedup:g}x"
+        if self.policy == "measure":
+            title += f", margin {self.margin:.0%}"
+        if self.channels_last:
+            title += ", channels-last"
+        return title + ")"
 
     def __str__(self) -> str:
         def line(cells):
@@ -145,8 +167,10 @@ def export_block_sparse(
     example_inputs=None,
     policy="measure",
     min_speedup=1.0,
-    batch_size=64,
+    batch_size=None,
     repeats=15,
+    rounds=5,
+    margin=0.05,
     ragged="error",
     inplace=False,
 ):
@@ -166,15 +190,22 @@ def export_block_sparse(
         sees. Required to measure convolutions.
     policy : {"measure", "sparse"}, default="measure"
         ``"measure"`` keeps a layer dense unless block-sparse is at least
-        ``min_speedup`` times faster on its input; ``"sparse"`` exports every
-        layer that has a zero block.
+        ``min_speedup * (1 + margin)`` times faster on its input; ``"sparse"``
+        exports every layer that has a zero block.
     min_speedup : float, default=1.0
         In ``(0, inf)``.
-    batch_size : int, default=64
-        Rows of the timing input of a Linear layer when ``example_inputs`` is
-        not given.
+    batch_size : int, optional
+        The batch size to time layers at (their inputs' first axis): default
+        that of ``example_inputs``, or 64 without them. Speedups depend on it;
+        name the batch size the model will serve.
     repeats : int, default=15
-        Timed calls per layer and form (median taken).
+        Timed calls per layer and form, spread over ``rounds``.
+    rounds : int, default=5
+        Rounds of interleaved dense and block-sparse calls; the speedup is the
+        median of the per-round ratios.
+    margin : float, default=0.05
+        In ``[0, inf)``: how far the speedup must clear ``min_speedup``
+        (relatively) for a layer to go block-sparse.
     ragged : {"error", "dense"}, default="error"
         A layer whose block does not divide its weight matrix (a ragged edge
         block, which the pruners allow but BSR storage cannot hold): raise, or
@@ -204,8 +235,11 @@ def export_block_sparse(
         raise TypeError(f"`model` must be a torch.nn.Module; got {type(model)}.")
     policy = check_choice(policy, "policy", ("measure", "sparse"))
     min_speedup = check_scalar(min_speedup, "min_speedup", low=0.0, low_inclusive=False)
-    batch_size = check_int(batch_size, "batch_size", low=1)
+    if batch_size is not None:
+        batch_size = check_int(batch_size, "batch_size", low=1)
     repeats = check_int(repeats, "repeats", low=1)
+    rounds = check_int(rounds, "rounds", low=1)
+    margin = check_scalar(margin, "margin", low=0.0)
     ragged = check_choice(ragged, "ragged", ("error", "dense"))
     _check_finalized(model)
     targets = _resolve_targets(model, layers)
@@ -232,22 +266,32 @@ def export_block_sparse(
 
     if not inplace:
         model = copy.deepcopy(model)
+    timing = (
+        _Timing(min_speedup, margin, repeats, rounds) if policy == "measure" else None
+    )
     rows, replacements = ragged_rows, {}
     for name, block in targets.items():
         row, replacement = _export_layer(
-            name,
-            model.get_submodule(name),
-            block,
-            input_shapes.get(name),
-            min_speedup if policy == "measure" else None,
-            repeats,
+            name, model.get_submodule(name), block, input_shapes.get(name), timing
         )
         rows.append(row)
         if replacement is not None:
             replacements[name] = replacement
     for name, replacement in replacements.items():
         model = _replace(model, name, replacement)
-    return model.eval(), ExportReport(policy, min_speedup, tuple(rows))
+    model, channels_last = to_channels_last_if_sparse_conv(model)
+    report = ExportReport(policy, min_speedup, tuple(rows), margin, channels_last)
+    return model.eval(), report
+
+
+def to_channels_last_if_sparse_conv(model) -> tuple[nn.Module, bool]:
+    """``model`` with channels-last 4-D weights if it holds a block-sparse conv.
+
+    Returns the model and whether it was converted.
+    """
+    if not any(isinstance(m, BlockSparseConv2d) for m in model.modules()):
+        return model, False
+    return model.to(memory_format=torch.channels_last), True
 
 
 def _replace(model, name, module):
@@ -353,7 +397,11 @@ def _ragged_row(name, module, block) -> ExportedLayer:
 
 
 def _input_shapes(model, targets, example_inputs, batch_size):
-    """Input shape of every target layer: from one forward pass, or synthesized."""
+    """Input shape of every target layer at ``batch_size`` rows.
+
+    From one forward pass of ``example_inputs`` (their first axis replaced by
+    ``batch_size`` when given), or synthesized for Linear layers.
+    """
     if example_inputs is None:
         shapes = {}
         for name in targets:
@@ -363,10 +411,13 @@ def _input_shapes(model, targets, example_inputs, batch_size):
                     f"layer {name!r} is a convolution: pass `example_inputs` to "
                     "time it, or use policy='sparse'."
                 )
-            shapes[name] = (batch_size, module.in_features)
+            shapes[name] = (batch_size or 64, module.in_features)
         return shapes
     captured = capture_inputs(model, targets, example_inputs)
-    return {name: tuple(x.shape) for name, x in captured.items()}
+    return {
+        name: tuple(x.shape) if batch_size is None else (batch_size, *x.shape[1:])
+        for name, x in captured.items()
+    }
 
 
 def capture_inputs(model, names, example_inputs) -> dict[str, torch.Tensor]:
@@ -409,7 +460,53 @@ def capture_inputs(model, names, example_inputs) -> dict[str, torch.Tensor]:
     return captured
 
 
-def _export_layer(name, module, block, input_shape, min_speedup, repeats):
+@dataclass(frozen=True)
+class _Timing:
+    """The measuring policy's settings."""
+
+    min_speedup: float
+    margin: float
+    repeats: int
+    rounds: int
+
+    def compare(self, dense, sparse, x):
+        """Per-round dense and block-sparse times of one layer on ``x``."""
+        was_training = dense.training
+        dense.eval()
+        try:
+            times = interleaved_ms(
+                (lambda: dense(x), lambda: sparse(x)),
+                rounds=self.rounds,
+                repeats=self.repeats,
+            )
+        finally:
+            dense.train(was_training)
+        return times
+
+    def decide(self, ratios) -> tuple[str, str]:
+        speedup = statistics.median(ratios)
+        spread = f"rounds {min(ratios):.2f}-{max(ratios):.2f}x"
+        if speedup >= self.min_speedup * (1 + self.margin):
+            return "block-sparse", f"{speedup:.2f}x faster ({spread})"
+        if speedup >= self.min_speedup:
+            return "dense", f"{speedup:.2f}x is within the margin ({spread})"
+        return "dense", f"block-sparse would be {speedup:.2f}x ({spread})"
+
+
+def _timing_input(module, shape):
+    """A random input of ``shape`` in the layout the layer sees once exported.
+
+    Convolutions get channels-last memory: the export makes a model's
+    activations channels-last as soon as it exports one convolution.
+    """
+    weight = module.weight
+    x = torch.randn(shape, dtype=weight.dtype, device=weight.device)
+    if isinstance(module, nn.Conv2d):
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x
+
+
+def _export_layer(name, module, block, input_shape, timing):
     """The report row and the replacement module (``None``: stays dense)."""
     b_r, b_c = block
     if isinstance(module, nn.Conv2d):
@@ -418,24 +515,19 @@ def _export_layer(name, module, block, input_shape, min_speedup, repeats):
         sparse = BlockSparseLinear.from_linear(module, (b_c, b_r))
     weight = module.weight
     dense_bytes = _dense_bytes(module)
-    dense_ms = sparse_ms = None
+    dense_ms = sparse_ms = ratios = None
     if sparse.density == 1.0:
         decision, reason = "dense", "no zero block"
-    elif min_speedup is None:
+    elif timing is None:
         decision, reason = "block-sparse", "policy 'sparse'"
     else:
-        x = torch.randn(input_shape, dtype=weight.dtype, device=weight.device)
-        was_training = module.training
-        module.eval()
-        dense_ms = median_latency_ms(lambda: module(x), repeats=repeats)
-        module.train(was_training)
-        sparse_ms = median_latency_ms(lambda: sparse(x), repeats=repeats)
-        if dense_ms >= min_speedup * sparse_ms:
-            decision = "block-sparse"
-            reason = f"{dense_ms / sparse_ms:.2f}x faster"
-        else:
-            decision = "dense"
-            reason = f"block-sparse would be {dense_ms / sparse_ms:.2f}x"
+        dense_times, sparse_times = timing.compare(
+            module, sparse, _timing_input(module, input_shape)
+        )
+        ratios = tuple(paired_ratios(dense_times, sparse_times))
+        dense_ms = statistics.median(dense_times)
+        sparse_ms = statistics.median(sparse_times)
+        decision, reason = timing.decide(ratios)
     row = ExportedLayer(
         name,
         type(module).__name__,
@@ -449,5 +541,6 @@ def _export_layer(name, module, block, input_shape, min_speedup, repeats):
         sparse.storage_bytes(),
         decision,
         reason,
+        ratios,
     )
     return row, sparse if decision == "block-sparse" else None

@@ -8,20 +8,21 @@ buffers ``crow_indices``, ``col_indices`` and ``values`` of
 ``torch.sparse_bsr_tensor``. Only blocks with a nonzero entry are stored, so
 memory and work are ``(1 - s)`` of the dense layer at block sparsity ``s``.
 
-Products (``Y = X W^T``, computed as ``(W X^T)^T``):
+Products (``Y = X W^T + b``):
 
-* CPU, at least ``neural.export._kernels.SMALL_BATCH`` rows: the numba
-  kernel of ``neural.export._kernels`` (float32 or float64);
-* CPU, fewer rows: ``torch.mm(W_bsr, X^T)``, torch's fastest BSR path there;
+* CPU, float32: the compiled kernel of ``neural.export._kernels``. A
+  convolution runs on the channels-last layout without an im2col copy (its
+  output is a channels-last tensor, which the next block-sparse convolution
+  reads as is) unless a block straddles two kernel positions (``C_in`` not a
+  multiple of the block's width), where the input is unfolded first;
+* CPU, float64: ``torch.mm(W_bsr, X^T)``;
 * CUDA: ``torch.mm(W_bsr, X^T)`` where torch supports the dtype, else the dense
   weight (decided once per layer and recorded in ``cuda_path``). Not measured
   on a GPU yet.
 
 These modules have no autograd: they are for inference after
 :meth:`neural.BlockPruner.finalize`, and refuse inputs that require grad and use
-in training mode. ``nn.Conv2d`` is computed as an im2col product: the input is
-unfolded into ``(H*W*C_in) x (N*L)`` columns, in the same row order as the
-block grid, and multiplied like a Linear layer.
+in training mode.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._kernels import SMALL_BATCH, bsr_matmul_transposed
+from ._kernels import conv_channels_last, conv_output_size, linear, pack_blocks
 
 __all__ = ["BlockSparseConv2d", "BlockSparseLinear", "SUPPORTED_CPU_DTYPES"]
 
@@ -91,6 +92,15 @@ class _BlockSparseWeight(nn.Module):
         self.cuda_path = None
         self._bsr = None
         self._bsr_key = None
+        self._packed = None
+        self._packed_key = None
+
+    def __getstate__(self):
+        # Copies and pickles rebuild the caches: the packed weight holds raw
+        # addresses of the tensors it was built from.
+        state = super().__getstate__()
+        state.update(_bsr=None, _bsr_key=None, _packed=None, _packed_key=None)
+        return state
 
     def _load_bsr(self, matrix, bias):
         crow, col, values = dense_to_bsr(matrix, self.block)
@@ -148,28 +158,58 @@ class _BlockSparseWeight(nn.Module):
         """The ``out x in`` weight matrix, dense."""
         return self.weight_bsr().to_dense()
 
-    def _product_transposed(self, xt: torch.Tensor) -> torch.Tensor:
-        """``W @ xt`` for ``xt = X^T`` of shape ``(in_features, M)``, C-contiguous."""
+    def _buffers_key(self) -> tuple:
+        """Changes when a buffer is replaced, moved or modified in place.
+
+        Inference tensors (buffers made under ``torch.inference_mode``) have no
+        version counter: their in-place changes go unnoticed.
+        """
+        buffers = self._buffers  # one dict lookup, not four module attributes
+        return tuple(
+            None
+            if b is None
+            else (b.data_ptr(), -1 if b.is_inference() else b._version)
+            for b in map(buffers.get, ("values", "crow_indices", "col_indices", "bias"))
+        )
+
+    def packed_blocks(self):
+        """The weight laid out for the CPU kernel, rebuilt when a buffer changes."""
+        key = self._buffers_key()
+        if self._packed_key != key:
+            self._packed = pack_blocks(
+                self.crow_indices, self.col_indices, self.values, self.bias
+            )
+            self._packed_key = key
+        return self._packed
+
+    def _check_input(self, x: torch.Tensor) -> None:
         if self.training:
             raise RuntimeError(
                 f"{type(self).__name__} is inference-only; call model.eval() first."
             )
-        if xt.requires_grad:
+        if x.requires_grad:
             raise RuntimeError(
                 f"{type(self).__name__} has no autograd; run it under "
                 "torch.inference_mode() or torch.no_grad()."
             )
-        if xt.dtype != self.values.dtype:
+        if x.dtype != self.values.dtype:
             raise TypeError(
-                f"input dtype {xt.dtype} differs from the weight's {self.values.dtype}."
+                f"input dtype {x.dtype} differs from the weight's {self.values.dtype}."
             )
+
+    def _uses_kernel(self, x: torch.Tensor) -> bool:
+        """Whether the compiled CPU kernel computes the product for ``x``."""
+        return x.is_cpu and x.dtype == torch.float32
+
+    def _torch_product(self, rows: torch.Tensor) -> torch.Tensor:
+        """``rows @ W^T + b`` through torch's BSR product (float64, CUDA)."""
+        xt = rows.T.contiguous()
         if xt.device.type == "cuda":
-            return self._cuda_product(xt)
-        if xt.shape[1] < SMALL_BATCH:
-            return torch.mm(self.weight_bsr(), xt)
-        return bsr_matmul_transposed(
-            self.crow_indices, self.col_indices, self.values, xt
-        )
+            out = self._cuda_product(xt)
+        else:
+            out = torch.mm(self.weight_bsr(), xt)
+        out = out.T
+        return out + self.bias if self.bias is not None else out
 
     def _cuda_product(self, xt):
         if self.cuda_path is None:
@@ -220,19 +260,24 @@ class BlockSparseLinear(_BlockSparseWeight):
             raise ValueError(
                 f"input must end in {self.in_features} features; got {tuple(x.shape)}."
             )
-        out = self._product_transposed(x.reshape(-1, self.in_features).T.contiguous())
-        out = out.T
-        if self.bias is not None:
-            out = out + self.bias
+        self._check_input(x)
+        rows = x.reshape(-1, self.in_features)
+        if self._uses_kernel(x):
+            out = linear(rows.contiguous(), self.packed_blocks())
+        else:
+            out = self._torch_product(rows)
         return out.reshape(*x.shape[:-1], self.out_features)
 
 
 class BlockSparseConv2d(_BlockSparseWeight):
-    """A 2-D convolution (``groups=1``, zero padding) as an im2col BSR product.
+    """A 2-D convolution (``groups=1``, zero padding) with a BSR kernel matrix.
 
     The kernel ``(C_out, C_in, kH, kW)`` is stored as the ``C_out x (kH kW C_in)``
-    matrix of ``weight_matrix``; the input is unfolded into columns in the
-    same order, so ``out = W @ columns``. Inference only.
+    matrix of ``weight_matrix``. On the CPU in float32 the product reads the
+    input channels-last, block by block (an implicit GEMM), when ``C_in`` is a
+    multiple of the block's width; otherwise, and on the other paths, the input
+    is unfolded into ``(N OH OW) x (kH kW C_in)`` rows first. The output is
+    ``(N, C_out, OH, OW)`` in channels-last memory. Inference only.
     """
 
     def __init__(self, conv_args, block, nnz, bias, dtype):
@@ -282,25 +327,28 @@ class BlockSparseConv2d(_BlockSparseWeight):
                 f"input must have shape (N, {self.in_channels}, H, W); "
                 f"got {tuple(x.shape)}."
             )
-        n, _, height, width = x.shape
-        k_h, k_w = self.kernel_size
-        out_h, out_w = (
-            (size + 2 * pad - dil * (k - 1) - 1) // stride + 1
-            for size, pad, dil, k, stride in zip(
-                (height, width),
-                self.padding,
-                self.dilation,
-                self.kernel_size,
-                self.stride,
-                strict=True,
+        self._check_input(x)
+        geometry = (self.kernel_size, self.stride, self.padding, self.dilation)
+        kernel = self._uses_kernel(x)
+        if kernel and self.in_channels % self.block[1] == 0:
+            packed = self.packed_blocks()
+            out = conv_channels_last(
+                x.permute(0, 2, 3, 1).contiguous(), packed, *geometry
             )
-        )
+            return out.permute(0, 3, 1, 2)
+        n = x.shape[0]
+        out_h, out_w = conv_output_size(x.shape[2:], *geometry)
         columns = F.unfold(
             x, self.kernel_size, self.dilation, self.padding, self.stride
         )
-        # (N, C_in kH kW, L) -> X^T with rows in (kH, kW, C_in) order, columns (N, L)
-        xt = columns.view(n, self.in_channels, k_h * k_w, -1).permute(2, 1, 0, 3)
-        out = self._product_transposed(xt.reshape(self.in_features, -1))
-        if self.bias is not None:
-            out = out + self.bias[:, None]
-        return out.view(self.out_channels, n, out_h, out_w).transpose(0, 1)
+        # (N, C_in kH kW, L) -> rows (N L) in the grid's (kH, kW, C_in) column order
+        rows = (
+            columns.view(n, self.in_channels, -1, out_h * out_w)
+            .permute(0, 3, 2, 1)
+            .reshape(-1, self.in_features)
+        )
+        if kernel:
+            out = linear(rows.contiguous(), self.packed_blocks())
+        else:
+            out = self._torch_product(rows)
+        return out.reshape(n, out_h, out_w, self.out_channels).permute(0, 3, 1, 2)

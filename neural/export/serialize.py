@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from ..atomic import atomic_file
-from .convert import _replace
+from .convert import _replace, to_channels_last_if_sparse_conv
 from .modules import BlockSparseConv2d, BlockSparseLinear
 
 __all__ = ["FORMAT", "load_exported", "save_exported"]
@@ -84,7 +84,9 @@ def load_exported(model: nn.Module, path, *, map_location="cpu") -> nn.Module:
     ``model`` must be the architecture that was exported (e.g. a new
     ``resnet18()``); its layers named in the file are replaced by empty
     block-sparse modules, then the saved ``state_dict`` is loaded strictly.
-    Returns the model in eval mode.
+    Returns the model in eval mode, its 4-D weights channels-last if it holds a
+    block-sparse convolution (as :func:`~neural.export.export_block_sparse`
+    leaves it).
 
     Raises
     ------
@@ -103,4 +105,4 @@ def load_exported(model: nn.Module, path, *, map_location="cpu") -> nn.Module:
         model.load_state_dict(payload["state_dict"], strict=True)
     except RuntimeError as error:
         raise ValueError(f"{str(path)!r} does not match `model`: {error}") from None
-    return model.eval()
+    return to_channels_last_if_sparse_conv(model)[0].eval()

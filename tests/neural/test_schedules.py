@@ -158,5 +158,9 @@ def test_markdown_table_has_the_rows_of_str():
     assert rows[0] == "| 0 | dense | 0-100 | 10.0% |  |"
     assert rows[1] == "| 1 | sparsify | 100-133 | 3.3% | ExponentialCurve(c=4.0) |"
     assert str(timeline).splitlines()[2].split() == [
-        "1", "sparsify", "100-133", "3.3%", "ExponentialCurve(c=4.0)"
+        "1",
+        "sparsify",
+        "100-133",
+        "3.3%",
+        "ExponentialCurve(c=4.0)",
     ]

@@ -35,8 +35,9 @@ def test_subset_keeps_group_layout(groups):
 
 def test_norms_do_not_overflow_or_underflow():
     groups = Groups.equal(4, 2)
-    np.testing.assert_allclose(groups.norms([3e200, 4e200, 3e-200, 4e-200]),
-                               [5e200, 5e-200], rtol=1e-14)
+    np.testing.assert_allclose(
+        groups.norms([3e200, 4e200, 3e-200, 4e-200]), [5e200, 5e-200], rtol=1e-14
+    )
 
 
 def test_from_blocks_ragged_edge_tiles():

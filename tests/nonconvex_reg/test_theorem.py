@@ -76,8 +76,9 @@ def test_lemma_2_4_fails_clearly_for_non_subadditive_controls(penalty):
     assert check_lemma_2_4(penalty) < -0.1
 
 
-@pytest.mark.parametrize("penalty", SUBADDITIVE + CONTROLS,
-                         ids=_ids(SUBADDITIVE + CONTROLS))
+@pytest.mark.parametrize(
+    "penalty", SUBADDITIVE + CONTROLS, ids=_ids(SUBADDITIVE + CONTROLS)
+)
 def test_lemma_2_5_inverse_undoes_q_on_one_group(penalty):
     assert check_lemma_2_5(penalty) <= 1e-12
 
@@ -164,8 +165,9 @@ def test_lam_far_below_tau_with_dense_group_lasso_is_outside_theorem(penalty):
 
 def test_nonpositive_lam_is_rejected(least_squares):
     with pytest.raises(ValueError, match="`lam`"):
-        check_theorem_1_1(least_squares.datafit, least_squares.groups,
-                          LqPenalty(0.5), lam=0.0)
+        check_theorem_1_1(
+            least_squares.datafit, least_squares.groups, LqPenalty(0.5), lam=0.0
+        )
 
 
 @settings(max_examples=5, deadline=None)
@@ -216,5 +218,6 @@ def test_report_markdown_is_a_table_of_every_field(lq_report):
 def test_bad_margins_are_rejected_by_name(margins):
     problem = make_problem("least_squares", n_groups=3, seed=0)
     with pytest.raises(ValueError, match="`margins`"):
-        check_theorem_1_1(problem.datafit, problem.groups, LqPenalty(0.5),
-                          margins=margins)
+        check_theorem_1_1(
+            problem.datafit, problem.groups, LqPenalty(0.5), margins=margins
+        )

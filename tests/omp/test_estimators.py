@@ -38,7 +38,7 @@ def _planted(seed=0, n=120, p=24, size=3, active=(1, 5), noise=0.05):
     X = rng.standard_normal((n, p))
     coef = np.zeros(p)
     for g in active:
-        coef[g * size:(g + 1) * size] = rng.standard_normal(size) + 1.0
+        coef[g * size : (g + 1) * size] = rng.standard_normal(size) + 1.0
     return X, X @ coef + 2.0 + noise * rng.standard_normal(n), coef
 
 
@@ -46,8 +46,9 @@ def _planted(seed=0, n=120, p=24, size=3, active=(1, 5), noise=0.05):
 def test_singleton_groups_match_sklearn_omp(fit_intercept):
     X, y, _ = _planted(noise=1.0)
     ours = GroupOMPRegressor(n_groups=6, fit_intercept=fit_intercept).fit(X, y)
-    theirs = OrthogonalMatchingPursuit(n_nonzero_coefs=6,
-                                       fit_intercept=fit_intercept).fit(X, y)
+    theirs = OrthogonalMatchingPursuit(
+        n_nonzero_coefs=6, fit_intercept=fit_intercept
+    ).fit(X, y)
     assert ours.support_.tolist() == np.flatnonzero(theirs.coef_).tolist()
     np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-8, atol=1e-10)
     assert ours.intercept_ == pytest.approx(theirs.intercept_, abs=1e-9)
@@ -117,8 +118,15 @@ def test_every_constructor_argument_reaches_the_algorithm(model, monkeypatch):
         return real(datafit, groups, k, **kwargs)
 
     monkeypatch.setattr(omp.estimators, "group_ompr", spy)
-    params = {"init": "threshold", "n_candidates": 2, "tol": 1e-7, "max_iter": 17,
-              "refit_tol": 1e-9, "max_refit_iter": 33, "n_threads": 3}
+    params = {
+        "init": "threshold",
+        "n_candidates": 2,
+        "tol": 1e-7,
+        "max_iter": 17,
+        "refit_tol": 1e-9,
+        "max_refit_iter": 33,
+        "n_threads": 3,
+    }
     X, y, _ = _planted()
     if model is GroupOMPRClassifier:
         y = (y > np.median(y)).astype(int)
@@ -132,9 +140,11 @@ def test_every_constructor_argument_reaches_the_algorithm(model, monkeypatch):
 def test_omp_regressor_arguments_reach_group_omp(monkeypatch):
     seen = {}
     monkeypatch.setattr(
-        omp.estimators, "group_omp",
-        lambda datafit, groups, k, **kw: seen.update(kw) or omp.group_omp(
-            datafit, groups, k, **kw),
+        omp.estimators,
+        "group_omp",
+        lambda datafit, groups, k, **kw: (
+            seen.update(kw) or omp.group_omp(datafit, groups, k, **kw)
+        ),
     )
     X, y, _ = _planted()
     GroupOMPRegressor(n_groups=2, refit_tol=1e-9, max_refit_iter=7, n_threads=2).fit(

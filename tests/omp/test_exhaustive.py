@@ -37,7 +37,8 @@ def test_matches_brute_force_least_squares(seed, k):
     assert result.info["n_supports"] == len(losses)
     others = sorted(losses.values())[1:]
     assert result.info["runner_up_loss"] == pytest.approx(
-        others[0] if others else np.inf, rel=1e-10)
+        others[0] if others else np.inf, rel=1e-10
+    )
 
 
 @settings(max_examples=20, deadline=None)
@@ -58,6 +59,9 @@ def test_ties_go_to_the_first_support():
 
 def test_too_many_supports_are_refused_by_name():
     problem = make_problem(n_groups=20, group_size=1, seed=0)
-    with pytest.raises(ValueError, match=r"C\(20, 10\) = 184756 supports.*"
-                                         r"`max_supports` = 1000"):
+    with pytest.raises(
+        ValueError,
+        match=r"C\(20, 10\) = 184756 supports.*"
+        r"`max_supports` = 1000",
+    ):
         best_subset(problem.datafit, problem.groups, 10, max_supports=1000)

@@ -23,10 +23,21 @@ def test_selection_agrees_with_the_gradient_rule_on_many_instances():
     selections, disagreements, uncertified = 0, [], 0
     for seed in range(16):
         for kind in DATAFIT_KINDS:
-            problem = make_problem(kind, n_samples=50, n_groups=8, group_size=2,
-                                   n_active=3, correlation=0.4, seed=seed)
-            result = ompr_nonconvex(problem.datafit, problem.groups, 3,
-                                    penalty=SUBADDITIVE[seed % len(SUBADDITIVE)])
+            problem = make_problem(
+                kind,
+                n_samples=50,
+                n_groups=8,
+                group_size=2,
+                n_active=3,
+                correlation=0.4,
+                seed=seed,
+            )
+            result = ompr_nonconvex(
+                problem.datafit,
+                problem.groups,
+                3,
+                penalty=SUBADDITIVE[seed % len(SUBADDITIVE)],
+            )
             selections += result.info["n_selections"]
             uncertified += result.info["n_uncertified"]
             disagreements += [(kind, seed, d) for d in result.info["disagreements"]]
@@ -37,8 +48,7 @@ def test_selection_agrees_with_the_gradient_rule_on_many_instances():
 
 @settings(max_examples=40, deadline=None)
 @given(problems(max_groups=6), penalties(subadditive=True), st.data())
-def test_selection_at_any_support_is_the_argmax_gradient_group(problem, penalty,
-                                                               data):
+def test_selection_at_any_support_is_the_argmax_gradient_group(problem, penalty, data):
     groups = problem.groups
     size = data.draw(st.integers(0, groups.n_groups - 1))
     support = data.draw(st.permutations(range(groups.n_groups)))[:size]
@@ -96,11 +106,18 @@ def test_optimal_support_stops_the_search():
 def test_algorithm_2_matches_group_ompr_with_the_plain_rule():
     # Same selections, same removal rule, same acceptance: same path.
     for seed in range(4):
-        problem = make_problem(n_samples=60, n_groups=10, group_size=2, n_active=3,
-                               correlation=0.6, seed=seed)
+        problem = make_problem(
+            n_samples=60,
+            n_groups=10,
+            group_size=2,
+            n_active=3,
+            correlation=0.6,
+            seed=seed,
+        )
         ours = ompr_nonconvex(problem.datafit, problem.groups, 3, init="threshold")
-        plain = group_ompr(problem.datafit, problem.groups, 3, init="threshold",
-                           n_candidates=1)
+        plain = group_ompr(
+            problem.datafit, problem.groups, 3, init="threshold", n_candidates=1
+        )
         assert ours.support.tolist() == plain.support.tolist()
         assert ours.history == pytest.approx(plain.history, rel=1e-10)
 

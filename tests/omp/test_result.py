@@ -10,9 +10,16 @@ from omp.result import STATUS_MESSAGES
 
 
 def _result(status="converged", support=(1, 4)):
-    return OMPResult(coef=np.arange(6.0), support=np.array(support), loss=0.25,
-                     n_iter=3, status=status, history=(1.0, 0.25), time=0.01,
-                     info={"n_swaps": 1})
+    return OMPResult(
+        coef=np.arange(6.0),
+        support=np.array(support),
+        loss=0.25,
+        n_iter=3,
+        status=status,
+        history=(1.0, 0.25),
+        time=0.01,
+        info={"n_swaps": 1},
+    )
 
 
 def test_to_dict_is_json_ready_and_complete():
@@ -37,8 +44,9 @@ def test_only_give_ups_warn(status):
         warnings.simplefilter("always")
         result.warn_if_not_converged("search")
     assert result.converged == (status in ("completed", "converged", "enumerated"))
-    assert [w.category for w in caught] == ([] if result.converged
-                                            else [ConvergenceWarning])
+    assert [w.category for w in caught] == (
+        [] if result.converged else [ConvergenceWarning]
+    )
 
 
 def test_unknown_status_is_rejected():

@@ -42,16 +42,39 @@ def test_sparse_policy_exports_every_marked_layer(pruned_mlp):
 
 def test_measure_policy_times_each_layer_and_obeys_min_speedup(pruned_mlp):
     _, report = export_block_sparse(pruned_mlp, batch_size=32, repeats=2)
+    assert report.margin == 0.05
+    assert str(report).startswith("export (measure, min speedup 1x, margin 5%)")
     for row in report.layers:
         assert row.input_shape == (32, row.weight_shape[1])
         assert row.dense_ms > 0 and row.sparse_ms > 0
-        expected = "block-sparse" if row.speedup >= 1.0 else "dense"
+        expected = "block-sparse" if row.speedup >= 1.05 else "dense"
         assert row.decision == expected
     # An unreachable bar keeps every layer dense, and says why.
     exported, report = export_block_sparse(pruned_mlp, min_speedup=1e9, repeats=1)
     assert report.n_sparse == 0
     assert all("would be" in r.reason for r in report.layers)
     assert isinstance(exported[0], nn.Linear)
+
+
+def test_measure_policy_rounds_margin_and_batch_size(pruned_mlp):
+    x = torch.randn(8, 32)
+    _, report = export_block_sparse(
+        pruned_mlp, example_inputs=x, batch_size=24, repeats=3, rounds=3
+    )
+    for row in report.layers:
+        # the named batch size, not the example's
+        assert row.input_shape == (24, row.weight_shape[1])
+        assert len(row.ratios) == 3
+        assert row.speedup == sorted(row.ratios)[1]
+    # without batch_size, the example's own
+    _, report = export_block_sparse(pruned_mlp, example_inputs=x, repeats=1)
+    assert all(row.input_shape[0] == 8 for row in report.layers)
+    # a speedup that clears min_speedup but not the margin keeps the layer dense
+    _, report = export_block_sparse(
+        pruned_mlp, min_speedup=1e-9, margin=1e15, repeats=1, rounds=1
+    )
+    assert report.n_sparse == 0
+    assert all("within the margin" in row.reason for row in report.layers)
 
 
 def test_layers_argument_accepts_a_mapping_and_the_pruning_report():
@@ -84,6 +107,11 @@ def test_resnet_with_conv_layers_matches_dense():
     assert any(isinstance(m, BlockSparseConv2d) for m in exported.modules())
     with torch.inference_mode():
         assert relative_error(exported(x), model(x)) < REL_TOL
+    # the dense stem follows the block-sparse convs into channels-last memory;
+    # the input model keeps its layout
+    assert report.channels_last and "channels-last" in str(report)
+    assert exported.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    assert not model.conv1.weight.is_contiguous(memory_format=torch.channels_last)
     # measuring convolutions needs their input shapes
     with pytest.raises(ValueError, match="example_inputs"):
         export_block_sparse(model)
@@ -152,6 +180,9 @@ def test_bad_input_leaves_the_model_untouched(pruned_mlp):
         {"policy": "fast"},
         {"min_speedup": 0},
         {"repeats": 0},
+        {"rounds": 0},
+        {"margin": -0.1},
+        {"batch_size": 0},
         {"ragged": "pad"},
     ):
         with pytest.raises(ValueError, match=next(iter(bad))):

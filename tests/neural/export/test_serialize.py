@@ -44,6 +44,8 @@ def test_round_trip_with_convolutions(tmp_path):
     x = torch.randn(2, 3, 16, 16)
     with torch.inference_mode():
         assert torch.equal(loaded(x), exported.eval()(x))
+    # channels-last, as the export left it
+    assert loaded.conv1.weight.is_contiguous(memory_format=torch.channels_last)
 
 
 def test_save_is_atomic(tmp_path, pruned_mlp, monkeypatch):

@@ -41,8 +41,9 @@ def test_global_minimum_beats_or_ties_every_local_solution():
 
 def test_convex_squared_penalty_has_dense_unique_minimum():
     problem = make_problem("least_squares", n_groups=4, seed=8)
-    best = global_minimum(problem.datafit, problem.groups, PowerPropPenalty(1.0), 0.1,
-                          form="sum")
+    best = global_minimum(
+        problem.datafit, problem.groups, PowerPropPenalty(1.0), 0.1, form="sum"
+    )
     assert best.group_sparsity == 4 and best.info["unique"]
 
 

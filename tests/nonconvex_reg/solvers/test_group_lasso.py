@@ -82,10 +82,12 @@ def test_many_columns_per_sample_reports_uncertified_nonzero_groups():
     # 40 samples, 30 groups of 3 columns at lam = tau/100: the active columns
     # outnumber the samples, no restricted strong convexity, so nonzero groups
     # cannot be proven nonzero; the status must say so instead of claiming it.
-    problem = make_problem("least_squares", n_samples=40, n_groups=30, n_active=10,
-                           ridge=0.0, seed=1)
-    res = solve_group_lasso(problem.datafit, problem.groups,
-                            0.01 * tau(problem.datafit, problem.groups))
+    problem = make_problem(
+        "least_squares", n_samples=40, n_groups=30, n_active=10, ridge=0.0, seed=1
+    )
+    res = solve_group_lasso(
+        problem.datafit, problem.groups, 0.01 * tau(problem.datafit, problem.groups)
+    )
     assert res.status in ("converged", "converged_uncertified")
     if res.status == "converged_uncertified":
         assert res.uncertain.size > 0
@@ -123,8 +125,9 @@ def test_tau_rejects_mismatched_groups():
 @pytest.mark.parametrize("kind", DATAFIT_KINDS)
 def test_more_columns_than_samples_agrees_with_cvxpy_oracle(kind):
     # The regime of lam << tau where the working set outgrows the samples.
-    problem = make_problem(kind, n_samples=25, n_groups=20, group_size=3,
-                           n_active=6, ridge=0.0, seed=7)
+    problem = make_problem(
+        kind, n_samples=25, n_groups=20, group_size=3, n_active=6, ridge=0.0, seed=7
+    )
     datafit, groups = problem.datafit, problem.groups
     lam = 0.02 * tau(datafit, groups)
     ours = solve_group_lasso(datafit, groups, lam)
@@ -145,13 +148,19 @@ def test_polish_shrinks_the_kkt_residual_and_keeps_the_certificate(kind):
     layout = BlockLayout(datafit, groups, datafit.group_operator_norms(groups) ** 2)
     start = np.zeros(datafit.n_features)
     primal = group_lasso_primal_dual(datafit, groups, start, lam).primal
-    rough, _, _ = solve_prox_newton(datafit, layout, lam, start, 1e-6 * primal,
-                                    10_000)
+    rough, _, _ = solve_prox_newton(datafit, layout, lam, start, 1e-6 * primal, 10_000)
     certificate = certify_group_lasso_support(datafit, groups, rough, lam)
     history = []
-    polished = _polish(datafit, groups, lam, certificate,
-                       datafit.group_operator_norms(groups) ** 2, 10_000, 1e-6,
-                       history)
+    polished = _polish(
+        datafit,
+        groups,
+        lam,
+        certificate,
+        datafit.group_operator_norms(groups) ** 2,
+        10_000,
+        1e-6,
+        history,
+    )
     assert len(history) == 1
     assert polished.pd.gap <= 1e-6 * polished.pd.primal
     np.testing.assert_array_equal(polished.active, certificate.active)
@@ -159,7 +168,13 @@ def test_polish_shrinks_the_kkt_residual_and_keeps_the_certificate(kind):
     assert np.all(polished.beta[groups.expand(certificate.inactive)] == 0)
 
     def largest_kkt(point):
-        return kkt_residual(point.pd.gradient, point.beta, point.pd.norms, groups,
-                            GroupLassoPenalty(), lam).max()
+        return kkt_residual(
+            point.pd.gradient,
+            point.beta,
+            point.pd.norms,
+            groups,
+            GroupLassoPenalty(),
+            lam,
+        ).max()
 
     assert largest_kkt(polished) <= 1e-3 * largest_kkt(certificate)

@@ -24,8 +24,15 @@ def _layout(datafit, groups):
 
 def _problem(kind, ridge=0.0, seed=0):
     # More columns than samples, so that ridge = 0 leaves L not strongly convex.
-    problem = make_problem(kind, n_samples=20, n_groups=10, group_size=3,
-                           n_active=3, ridge=ridge, seed=seed)
+    problem = make_problem(
+        kind,
+        n_samples=20,
+        n_groups=10,
+        group_size=3,
+        n_active=3,
+        ridge=ridge,
+        seed=seed,
+    )
     return problem.datafit, problem.groups
 
 
@@ -37,8 +44,9 @@ def _scattered(datafit, seed):
     """
     rng = np.random.default_rng(seed)
     n = datafit.n_features
-    parts = np.split(rng.permutation(n), np.sort(rng.choice(np.arange(1, n), 7,
-                                                            replace=False)))
+    parts = np.split(
+        rng.permutation(n), np.sort(rng.choice(np.arange(1, n), 7, replace=False))
+    )
     groups = Groups.from_indices(parts, n)
     coords, sub_groups = groups.subset(np.arange(0, groups.n_groups, 2))
     return datafit.restrict(coords), sub_groups
@@ -52,8 +60,9 @@ def test_reaches_the_target_gap_and_the_oracle_objective(kind, ridge):
     start = np.zeros(datafit.n_features)
     initial = group_lasso_primal_dual(datafit, groups, start, lam)
     target = 1e-10 * initial.primal
-    beta, n_epochs, done = solve_prox_newton(datafit, _layout(datafit, groups), lam,
-                                             start, target, 10_000)
+    beta, n_epochs, done = solve_prox_newton(
+        datafit, _layout(datafit, groups), lam, start, target, 10_000
+    )
     pd = group_lasso_primal_dual(datafit, groups, beta, lam)
     assert done and 0 < n_epochs < 10_000
     assert pd.gap <= target
@@ -73,13 +82,20 @@ def test_agrees_with_fista_on_scattered_groups(kind):
         return group_lasso_primal_dual(datafit, groups, point, lam).gap <= 1e-13
 
     reference, _, reached = run_prox_gradient(
-        datafit, groups, GroupLassoPenalty(), lam, start,
-        lipschitz=datafit.lipschitz(), accelerated=True, converged=converged,
+        datafit,
+        groups,
+        GroupLassoPenalty(),
+        lam,
+        start,
+        lipschitz=datafit.lipschitz(),
+        accelerated=True,
+        converged=converged,
         max_iter=100_000,
     )
     assert reached
-    beta, _, done = solve_prox_newton(datafit, _layout(datafit, groups), lam, start,
-                                      1e-13, 10_000)
+    beta, _, done = solve_prox_newton(
+        datafit, _layout(datafit, groups), lam, start, 1e-13, 10_000
+    )
     assert done
     # Both gaps are at most 1e-13 and ridge = 0.05: ||beta - beta*||^2 <= 4e-12.
     np.testing.assert_allclose(beta, reference, atol=5e-6)
@@ -90,10 +106,12 @@ def test_warm_start_at_the_solution_does_no_epoch(kind):
     datafit, groups = _problem(kind, ridge=0.1, seed=3)
     lam = 0.2 * tau(datafit, groups)
     layout = _layout(datafit, groups)
-    solution, _, _ = solve_prox_newton(datafit, layout, lam,
-                                       np.zeros(datafit.n_features), 1e-12, 10_000)
-    again, n_epochs, done = solve_prox_newton(datafit, layout, lam, solution, 1e-12,
-                                              10_000)
+    solution, _, _ = solve_prox_newton(
+        datafit, layout, lam, np.zeros(datafit.n_features), 1e-12, 10_000
+    )
+    again, n_epochs, done = solve_prox_newton(
+        datafit, layout, lam, solution, 1e-12, 10_000
+    )
     assert done and n_epochs == 0
     np.testing.assert_array_equal(again, solution)
 
@@ -104,8 +122,9 @@ def test_epoch_budget_and_step_limit_stop_early():
     layout, start = _layout(datafit, groups), np.zeros(datafit.n_features)
     _, n_epochs, done = solve_prox_newton(datafit, layout, lam, start, 1e-14, 1)
     assert not done and n_epochs == 1
-    _, n_epochs, done = solve_prox_newton(datafit, layout, lam, start, 1e-14, 10_000,
-                                          max_steps=1)
+    _, n_epochs, done = solve_prox_newton(
+        datafit, layout, lam, start, 1e-14, 10_000, max_steps=1
+    )
     assert not done and 0 < n_epochs < 10_000
 
 
@@ -120,8 +139,9 @@ def test_bcd_minimizes_the_model_and_tracks_its_predictor(kind):
     grad = -datafit.dual_point_from_predictor(z).reshape(z.shape[0], -1)
     hessian = datafit.hessian_blocks_from_predictor(z)
     lipschitz = model_lipschitz(layout, hessian, datafit.ridge)
-    beta, shift, n_epochs = minimize_model(layout, start, grad, hessian, lipschitz,
-                                           lam, datafit.ridge, 1e-12, 100_000)
+    beta, shift, n_epochs = minimize_model(
+        layout, start, grad, hessian, lipschitz, lam, datafit.ridge, 1e-12, 100_000
+    )
     assert n_epochs < 100_000
     # shift is X (beta - start), kept in place through the Anderson steps.
     moved = datafit.linear_predictor(beta) - z
@@ -150,9 +170,12 @@ def test_model_lipschitz_is_the_top_eigenvalue_of_each_block(kind):
     expected = []
     for g in range(groups.n_groups):
         c = groups[g]
-        block = np.einsum("ia,ib,iab->ab", datafit.X[:, columns[c]],
-                          datafit.X[:, columns[c]],
-                          hessian[:, outputs[c]][:, :, outputs[c]])
+        block = np.einsum(
+            "ia,ib,iab->ab",
+            datafit.X[:, columns[c]],
+            datafit.X[:, columns[c]],
+            hessian[:, outputs[c]][:, :, outputs[c]],
+        )
         expected.append(np.linalg.eigvalsh(block)[-1] + datafit.ridge)
     bound = model_lipschitz(layout, hessian, datafit.ridge)
     if kind in ("least_squares", "multi_response"):
@@ -167,14 +190,26 @@ def test_model_lipschitz_is_the_top_eigenvalue_of_each_block(kind):
 def test_multinomial_without_ridge_converges_in_few_newton_steps():
     # The multinomial Hessian couples the classes; a model dropping the coupling
     # needs thousands of steps on this separable problem.
-    problem = make_problem("multinomial", n_samples=60, n_groups=6, group_size=3,
-                           n_active=2, ridge=0.0, seed=0)
+    problem = make_problem(
+        "multinomial",
+        n_samples=60,
+        n_groups=6,
+        group_size=3,
+        n_active=2,
+        ridge=0.0,
+        seed=0,
+    )
     datafit, groups = problem.datafit, problem.groups
     assert isinstance(datafit, Multinomial)
     lam = 0.005 * tau(datafit, groups)
-    beta, n_epochs, done = solve_prox_newton(datafit, _layout(datafit, groups), lam,
-                                             np.zeros(datafit.n_features), 1e-10,
-                                             10_000)
+    beta, n_epochs, done = solve_prox_newton(
+        datafit,
+        _layout(datafit, groups),
+        lam,
+        np.zeros(datafit.n_features),
+        1e-10,
+        10_000,
+    )
     assert done and n_epochs < 500
 
 
