@@ -316,6 +316,7 @@ def run_cell(cell: dict) -> dict:
         pruner_factory=factory,
     ).fit()
     metrics = {k: float(v) for k, v in result.final_eval.items() if k != "n_samples"}
+    metrics["eval_samples"] = int(result.final_eval["n_samples"])
     if grid.task == "criteo" and method != DENSE:
         kept = _kept_blocks(result.model, recipe.prune["layers"][0], cell["block"])
         metrics.update(_recovery(kept, cell["block"], cell["planted_columns"]))

@@ -4,7 +4,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from benchmarks.pruning import cli as pruning_cli
 from benchmarks.pruning import report as pruning_report
@@ -12,10 +11,8 @@ from benchmarks.pruning import runs as pruning
 from benchmarks.pruning.compare import compare_records, comparison_markdown
 from benchmarks.pruning.report import pruning_markdown, summarize, verdicts
 from benchmarks.pruning.runs import PruningGrid, default_grids, pruning_benchmark
-from benchmarks.pruning.swaps import swap_columns
 from neural import schedules
 from neural.cli import main
-from neural.pruning.history import support_records
 
 
 def _row(task, method, block, sparsity, seed, **metrics):
@@ -351,28 +348,6 @@ def test_swap_columns_are_present_and_follow_the_support_history(tiny_record):
     text = pruning_markdown(tiny_record)
     assert "## Swaps per sparse entry" in text
     assert "n/a (1; J 1.00)" in text
-
-
-def test_swap_columns_of_a_scripted_two_layer_history():
-    # Layer a keeps 2 of 4 blocks, layer b 1 of 2; three sparse entries.
-    def masks(*bits):
-        return [torch.tensor(b).bool() for b in bits]
-
-    entries = [
-        (10, masks([1, 1, 0, 0], [1, 0])),
-        (20, masks([0, 1, 1, 0], [0, 1])),
-        (30, masks([0, 0, 1, 1], [0, 1])),
-    ]
-    final = masks([0, 0, 1, 1], [0, 1])
-    columns = swap_columns(support_records(["a", "b"], entries, final))
-    assert columns["sparse_entries"] == 3
-    assert columns["swaps_in_by_entry"] == [2, 1]  # (1 + 1), (1 + 0)
-    assert columns["swaps_in_per_entry"] == pytest.approx(1.5)
-    assert columns["first_jaccard_final"] == pytest.approx((0.0 + 0.0) / 2)
-    (single,) = [(10, masks([1, 1, 0, 0], [1, 0]))]
-    one = swap_columns(support_records(["a", "b"], [single], single[1]))
-    assert one["swaps_in_per_entry"] is None and one["swaps_in_by_entry"] == []
-    assert one["first_jaccard_final"] == 1.0
 
 
 def test_summaries_skip_missing_swaps_and_the_table_says_n_a():
