@@ -26,8 +26,11 @@ with fine-tuning; ACDC and SA++: the paper's phase timelines) with the same
 optimizer, steps and seeds, plus ``gmp``: gradual magnitude pruning, the
 magnitude recipe on the ``gradual`` timeline (not in the paper; the strong form
 of its magnitude baseline); a dense model trained the same way is the baseline.
-The seed sets the model's initialization and the batch order; the data are the
-same for every seed. Cells are independent runs, spread over ``jobs`` worker
+Every pruned run also records how its support moved between sparse phases
+(:mod:`benchmarks.pruning.swaps`: sparse entries, blocks swapped in per entry,
+overlap of the first sparse support with the final one). The seed sets the
+model's initialization and the batch order; the data are the same for every
+seed. Cells are independent runs, spread over ``jobs`` worker
 processes with one torch thread each.
 
 The paper's hypothesis under test (arXiv:2402.17902, Table 2): SA++ has the lowest loss,
