@@ -19,6 +19,11 @@ __all__ = ["final_cells", "tune_markdown", "tuned_verdicts", "write_tune_results
 
 _KEYS = ("task", "method", "block", "sparsity", "config")
 _CHANGE = {"wins": "better", "ties": "same", "loses": "worse"}
+_TEST_SPLIT = {
+    "criteo": "the test split is the 10 000 fresh rows that sapp bench pruning "
+    "validates on",
+    "mnist1d": "the test split is MNIST-1D's 1000 test samples",
+}
 
 
 def final_cells(record: dict) -> dict:
@@ -151,9 +156,8 @@ def tune_markdown(record: dict) -> str:
                     f"## {task}, {block}x{block} blocks, {sparsity:.0%} sparsity",
                     "",
                     f"{title.capitalize()} over the final seeds ({steps[-1]} "
-                    "steps; Criteo's test split is the 10 000 fresh rows that "
-                    "sapp bench pruning validates on); validation: the same metric "
-                    "on the held-out part of the training split, one seed.",
+                    f"steps; {_TEST_SPLIT[task]}); validation: the same metric on "
+                    "the held-out part of the training split, one seed.",
                     "",
                 ]
                 table, choices = [], []

@@ -224,7 +224,7 @@ def tune_benchmark(
             for i in range(budget)
         ]
         n_final = sum(len(e["grid"].seeds) * 2 for e in plan)
-        total = len(selection) + n_final  # at most; fewer when a default wins
+        total = len(selection) + n_final  # at most: a chosen default runs once
         rows = pruning_runs.run_cells(selection, jobs, staged("selection", total))
         chosen = winners(rows)
         final = []
@@ -236,6 +236,7 @@ def tune_benchmark(
                 for i in sorted({0, e["chosen"]})
                 for seed in e["grid"].seeds
             ]
+        total = len(selection) + len(final)  # now known
         rows += pruning_runs.run_cells(final, jobs, staged("final", total))
     return {
         **run_metadata(
