@@ -103,6 +103,12 @@ VERBS = {
             "teacher",
         ),
         BenchVerb(
+            "recipes",
+            "benchmarks.recipes",
+            "every built-in recipe's quick variant trained end to end: steps, "
+            "wall time, final evaluation (the README's recipe table)",
+        ),
+        BenchVerb(
             "startup",
             "benchmarks.startup",
             "start-up time of sapp and of importing each package, against "

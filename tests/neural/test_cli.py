@@ -1,8 +1,11 @@
 import contextlib
 import io
 import json
+import math
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -61,6 +64,49 @@ def test_verify_json_exits_zero_with_every_check_ok(verify_json):
     for row in payload["checks"]:
         assert set(row) == CHECK_FIELDS
         assert row["ok"] is True
+
+
+_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+
+
+def _same_figure(printed: str, written: str) -> bool:
+    """Equal text, and numbers equal to their printed precision (3%).
+
+    Numbers at solver precision (both below 1e-6 in magnitude, like a
+    distance of 2.6e-08) vary in their digits across machines and BLAS
+    builds; they only have to stay at that precision.
+    """
+    if _NUMBER.split(printed) != _NUMBER.split(written):
+        return False
+    pairs = zip(_NUMBER.findall(printed), _NUMBER.findall(written), strict=True)
+    return all(
+        max(abs(float(a)), abs(float(b))) < 1e-6
+        or math.isclose(float(a), float(b), rel_tol=0.03)
+        for a, b in pairs
+    )
+
+
+def test_readme_verify_excerpt_is_what_verify_prints(verify_json):
+    # issue #16: every README figure is printed by a command.
+    _, payload = verify_json
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    excerpt = readme.split("Excerpt of `sapp verify` (seed 0):")[1].split("```")[1]
+    lines = [line for line in excerpt.strip().splitlines()[1:] if line != "..."]
+    *rows, total = lines
+    n_ok, n_checks = payload["n_ok"], payload["n_checks"]
+    assert total == f"{n_ok}/{n_checks} checks as the theory expects."
+    assert rows
+    for row in rows:
+        check, subject, expected, observed, figure, ok = re.split(r"\s{2,}", row)
+        matches = [
+            c
+            for c in payload["checks"]
+            if (c["check"], c["subject"], c["expected"], c["observed"])
+            == (check, subject, expected, observed)
+        ]
+        assert len(matches) == 1, row
+        assert _same_figure(matches[0]["figure"], figure), (matches[0]["figure"], row)
+        assert ok == ("yes" if matches[0]["ok"] else "NO")
 
 
 def test_verify_json_reports_theorem_1_1_expected_and_observed(verify_json):
