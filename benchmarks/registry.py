@@ -50,6 +50,20 @@ VERBS = {
             "(mean ± std over seeds, plots)",
         ),
         BenchVerb(
+            "ablation",
+            "benchmarks.ablation",
+            "SA++ one factor at a time (sparsification phase, re-entry, logit "
+            "decay and LR, c, attention bounds, update frequency) on the planted "
+            "Criteo teacher and MNIST-1D",
+        ),
+        BenchVerb(
+            "tune",
+            "benchmarks.tune.cli",
+            "equal-budget tuning of every pruning method (random search on a "
+            "validation split of the training data); paper defaults vs tuned on "
+            "the test split",
+        ),
+        BenchVerb(
             "solvers",
             "benchmarks.solvers.cli",
             "group LASSO, group OMPR and nonconvex solvers vs peers (benchopt curves)",

@@ -3,7 +3,8 @@
 ``sapp verify`` checks the paper's lemmas, Theorem 1.1, group OMP / OMPR,
 Algorithm 2 and Theorem B.3 on seeded instances (one report);
 ``sapp demo`` is the main job: the same checks, then a block-pruning comparison of
-every method on MNIST-1D (:mod:`benchmarks.pruning`, a table and a plot);
+every method on MNIST-1D (:mod:`benchmarks.pruning`: the paper's four and gradual
+magnitude pruning, the strongest baseline; tables and plots);
 ``sapp bench VERB`` runs one of the benchmarks listed in
 :data:`benchmarks.registry.VERBS`. Every verb has ``--help``; ``--json`` prints
 the same ``to_dict()`` the Python API returns. Exit status: 0 when every check
@@ -71,7 +72,7 @@ def _demo(args) -> int:
         with progress_bar("training", "run", args.json) as progress:
             record = runs.pruning_benchmark(
                 grids,
-                methods=runs.PAPER_METHODS,
+                methods=runs.METHODS,
                 jobs=args.jobs,
                 progress=progress,
             )
@@ -344,7 +345,8 @@ def build_parser(bench: str | None = None) -> argparse.ArgumentParser:
                 "--out",
                 default="sapp_demo",
                 metavar="DIR",
-                help="where demo.{md,json} and demo_mnist1d.png go (default sapp_demo)",
+                help="where demo.{md,json}, demo_mnist1d.png and demo_swaps.png go "
+                "(default sapp_demo)",
             )
             sub.add_argument(
                 "--jobs", type=positive_int, default=2, help="training processes"

@@ -23,7 +23,7 @@ from __future__ import annotations
 import statistics
 
 from ..results import markdown_table
-from .report import PRIMARY_METRIC
+from .report import PRIMARY_METRIC, is_metric
 
 __all__ = ["compare_records", "comparison_markdown"]
 
@@ -74,7 +74,7 @@ def compare_records(reference: dict, record: dict) -> dict:
     for key in shared:
         new, old = runs[key], reference_runs[key]
         for metric in new.keys() - _NOT_METRICS:
-            if metric in old:
+            if is_metric(new[metric]) and is_metric(old.get(metric)):
                 gap = abs(new[metric] - old[metric])
                 max_abs[metric] = max(max_abs.get(metric, 0.0), gap)
     by_cell: dict[tuple, list[tuple]] = {}

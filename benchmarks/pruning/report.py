@@ -5,10 +5,12 @@ model): :func:`summarize` gives every cell's mean and sample standard deviation
 over seeds; :func:`verdicts` compares SA++ with the best other method in each
 (task, block, sparsity) cell, a win or a loss being a lead in the task's primary
 metric larger than the larger of the two standard deviations (the paper's Table 2
-hypothesis, arXiv:2402.17902); :func:`pruning_markdown` writes Table 2-shaped
-tables, the verdicts and their trends in block size and sparsity;
-:func:`plot_pruning` plots each metric against sparsity; and
-:func:`write_pruning_results` writes ``<stem>.{json,md}`` and ``<stem>_<task>.png``.
+hypothesis, arXiv:2402.17902; the rule is :func:`compare_means`);
+:func:`pruning_markdown` writes Table 2-shaped tables, the blocks swapped per
+sparse-phase entry (:mod:`benchmarks.pruning.swaps`), the verdicts and their
+trends in block size and sparsity; :func:`plot_pruning` plots each metric
+against sparsity; and :func:`write_pruning_results` writes ``<stem>.{json,md}``,
+``<stem>_<task>.png`` and ``<stem>_swaps.png``.
 """
 
 from __future__ import annotations
@@ -18,9 +20,14 @@ from pathlib import Path
 
 from ..results import markdown_table, save_figure, write_results
 from .runs import DENSE
+from .swaps import plot_swaps, swaps_markdown
 
 __all__ = [
+    "CELL_KEYS",
+    "LABELS",
     "PRIMARY_METRIC",
+    "compare_means",
+    "is_metric",
     "plot_pruning",
     "pruning_markdown",
     "summarize",
@@ -28,7 +35,8 @@ __all__ = [
     "write_pruning_results",
 ]
 
-_LABELS = {
+#: Each method's name in tables and legends.
+LABELS = {
     DENSE: "dense",
     "magnitude": "magnitude",
     "gmp": "gradual magnitude",
@@ -43,36 +51,65 @@ PRIMARY_METRIC = {"criteo": ("loss", False), "mnist1d": ("accuracy", True)}
 # ---------------------------------------------------------------------- summary
 
 
-def summarize(record: dict) -> list[dict]:
+#: Row fields that identify a run rather than measure it.
+_RUN_FIELDS = ("task", "method", "block", "sparsity", "seed", "steps")
+CELL_KEYS = ("task", "method", "block", "sparsity")
+
+
+def is_metric(value) -> bool:
+    """Whether a row value is a number to average (not a label, list or None)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def summarize(record: dict, keys=CELL_KEYS) -> list[dict]:
     """Mean and standard deviation over seeds of every metric, per cell.
+
+    Parameters
+    ----------
+    record : dict
+        With ``rows``, one per trained model.
+    keys : sequence of str, default=CELL_KEYS
+        The row fields that make a cell (``("task", "method", "block",
+        "sparsity")``; the ablation adds its ``variant``).
 
     Returns
     -------
     list of dict
-        One per ``(task, method, block, sparsity)``, with ``n_seeds`` and, per
-        metric ``m``, ``m_mean`` and ``m_std`` (sample std; 0 with one seed).
+        One per cell, with its keys, ``n_seeds`` and, per numeric metric ``m``
+        (missing or ``None`` values left out; a cell without any has no entry),
+        ``m_mean`` and ``m_std`` (sample std; 0 with one value).
     """
     groups: dict[tuple, list[dict]] = {}
     for row in record["rows"]:
-        key = (row["task"], row["method"], row["block"], row["sparsity"])
-        groups.setdefault(key, []).append(row)
+        groups.setdefault(tuple(row[k] for k in keys), []).append(row)
+    skip = {*_RUN_FIELDS, *keys}
     cells = []
-    for (task, method, block, sparsity), rows in groups.items():
-        cell = {
-            "task": task,
-            "method": method,
-            "block": block,
-            "sparsity": sparsity,
-            "n_seeds": len(rows),
-        }
-        for metric in rows[0]:
-            values = [r[metric] for r in rows]
-            if metric in ("task", "method", "block", "sparsity", "seed", "steps"):
+    for key, rows in groups.items():
+        cell = {**dict(zip(keys, key, strict=True)), "n_seeds": len(rows)}
+        names = dict.fromkeys(m for r in rows for m in r if m not in skip)
+        for metric in names:
+            values = [r[metric] for r in rows if is_metric(r.get(metric))]
+            if not values:
                 continue
             cell[f"{metric}_mean"] = statistics.fmean(values)
             cell[f"{metric}_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
         cells.append(cell)
     return cells
+
+
+def compare_means(cell: dict, other: dict, metric: str, larger_better: bool):
+    """``(lead, noise, verdict)`` of ``cell`` against ``other`` in ``metric``.
+
+    ``lead`` is ``cell``'s advantage (positive: better), ``noise`` the larger of
+    the two standard deviations, ``verdict`` ``"wins"`` if ``lead > noise``,
+    ``"loses"`` if ``lead < -noise``, else ``"ties"``: the rule of every
+    comparison in the benchmarks' reports.
+    """
+    sign = 1.0 if larger_better else -1.0
+    lead = sign * (cell[f"{metric}_mean"] - other[f"{metric}_mean"])
+    noise = max(cell[f"{metric}_std"], other[f"{metric}_std"])
+    verdict = "wins" if lead > noise else "loses" if lead < -noise else "ties"
+    return lead, noise, verdict
 
 
 def _lookup(cells, task, method, block, sparsity):
@@ -110,11 +147,7 @@ def verdicts(record: dict) -> list[dict]:
                     continue
                 sign = 1.0 if larger_better else -1.0
                 best = max(others, key=lambda c: sign * c[f"{metric}_mean"])
-                lead = sign * (sapp[f"{metric}_mean"] - best[f"{metric}_mean"])
-                noise = max(sapp[f"{metric}_std"], best[f"{metric}_std"])
-                verdict = (
-                    "wins" if lead > noise else "loses" if lead < -noise else "ties"
-                )
+                lead, noise, verdict = compare_means(sapp, best, metric, larger_better)
                 out.append(
                     {
                         "task": task,
@@ -171,7 +204,8 @@ def pruning_markdown(record: dict) -> str:
     """Tables shaped like the paper's Table 2 (one per sparsity), verdicts, trends."""
     cells = summarize(record)
     lines = [
-        "# Block pruning: magnitude, block powerprop, ACDC and SA++ (issue 6)",
+        "# Block pruning: magnitude (one-shot, gradual), block powerprop, ACDC and "
+        "SA++ (issues 6, 15)",
         "",
         f"Command: `{record['command']}`; machine: {record['machine']}; "
         f"{record['jobs']} worker processes, 1 torch thread each; versions: "
@@ -222,11 +256,33 @@ def pruning_markdown(record: dict) -> str:
                 for method in methods:
                     found = [_lookup(cells, task, method, b, sparsity) for b in blocks]
                     rows.append(
-                        [_LABELS[method], *(_fmt(c, metric, digits) for c in found)]
+                        [LABELS[method], *(_fmt(c, metric, digits) for c in found)]
                     )
                 lines += [*markdown_table(header, rows), ""]
+    lines += _swap_section(record, cells)
     lines += _verdict_section(record)
     return "\n".join(lines)
+
+
+def _swap_section(record, cells) -> list[str]:
+    methods = [m for m in record["methods"] if m != DENSE]
+    if not any("sparse_entries" in row for row in record["rows"]):
+        return []  # a record written before the swap columns existed
+    lines = [
+        "## Swaps per sparse entry",
+        "",
+        "Blocks swapped in at each entry into a sparse phase against the previous "
+        "sparse support, summed over the pruned layers and averaged over the "
+        "entries after the first (mean ± std over seeds); in brackets the number "
+        "of sparse entries and J, the Jaccard overlap of the first sparse support "
+        "with the final one. One-shot and gradual pruning enter a sparse phase "
+        "once: nothing to swap against (n/a).",
+        "",
+    ]
+    for grid in record["grids"]:
+        lines += [f"### {grid['task']}", ""]
+        lines += [*swaps_markdown(cells, grid, methods, LABELS), ""]
+    return lines
 
 
 def _verdict_section(record) -> list[str]:
@@ -247,7 +303,7 @@ def _verdict_section(record) -> list[str]:
                     r["task"],
                     r["block"],
                     f"{r['sparsity']:.0%}",
-                    _LABELS[r["runner_up"]],
+                    LABELS[r["runner_up"]],
                     f"{r['lead']:+.4f}",
                     f"{r['noise']:.4f}",
                     r["verdict"],
@@ -320,9 +376,7 @@ def plot_pruning(record: dict, task: str, path) -> Path:
                     if (c := _lookup(cells, task, method, block, s)) is not None
                 ]
                 x, y, err = zip(*points, strict=True)
-                ax.errorbar(
-                    x, y, yerr=err, marker="o", capsize=3, label=_LABELS[method]
-                )
+                ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=LABELS[method])
             if dense is not None:
                 ax.axhline(
                     dense[f"{metric}_mean"], color="grey", linestyle="--", label="dense"
@@ -337,7 +391,10 @@ def plot_pruning(record: dict, task: str, path) -> Path:
 
 
 def write_pruning_results(record: dict, folder, stem: str) -> list[Path]:
-    """``<stem>.{json,md}`` and one ``<stem>_<task>.png`` per task, atomically."""
+    """``<stem>.{json,md}``, ``<stem>_<task>.png`` per task and ``<stem>_swaps.png``.
+
+    Written atomically, each file whole or not at all.
+    """
     written = write_results(folder, stem, record, pruning_markdown(record))
     for grid in record["grids"]:
         written.append(
@@ -345,4 +402,5 @@ def write_pruning_results(record: dict, folder, stem: str) -> list[Path]:
                 record, grid["task"], Path(folder) / f"{stem}_{grid['task']}.png"
             )
         )
+    written.append(plot_swaps(record, Path(folder) / f"{stem}_swaps.png", LABELS))
     return written

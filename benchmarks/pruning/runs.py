@@ -26,8 +26,11 @@ with fine-tuning; ACDC and SA++: the paper's phase timelines) with the same
 optimizer, steps and seeds, plus ``gmp``: gradual magnitude pruning, the
 magnitude recipe on the ``gradual`` timeline (not in the paper; the strong form
 of its magnitude baseline); a dense model trained the same way is the baseline.
-The seed sets the model's initialization and the batch order; the data are the
-same for every seed. Cells are independent runs, spread over ``jobs`` worker
+Every pruned run also records how its support moved between sparse phases
+(:mod:`benchmarks.pruning.swaps`: sparse entries, blocks swapped in per entry,
+overlap of the first sparse support with the final one). The seed sets the
+model's initialization and the batch order; the data are the same for every
+seed. Cells are independent runs, spread over ``jobs`` worker
 processes with one torch thread each.
 
 The paper's hypothesis under test (arXiv:2402.17902, Table 2): SA++ has the lowest loss,
@@ -68,6 +71,8 @@ import numpy as np
 from nonconvex_reg.validation import check_int
 
 from ..results import run_metadata
+from .holdout import holdout_split
+from .swaps import swap_columns
 
 __all__ = [
     "DENSE",
@@ -75,9 +80,12 @@ __all__ = [
     "PAPER_METHODS",
     "TASKS",
     "PruningGrid",
+    "cell_recipe",
     "default_grids",
+    "prepare_criteo",
     "pruning_benchmark",
     "run_cell",
+    "run_cells",
 ]
 
 #: The paper's four methods (its Table 2).
@@ -177,11 +185,26 @@ def default_grids(mode: str, seeds=(0, 1, 2)) -> list[PruningGrid]:
 # --------------------------------------------------------------------------- runs
 
 
-def _recipe(grid: PruningGrid, method: str, block: int, sparsity: float, seed: int):
+def cell_recipe(
+    grid: PruningGrid,
+    method: str,
+    block: int,
+    sparsity: float,
+    seed: int,
+    assignments=(),
+):
+    """The validated recipe of one cell (what :func:`run_cell` trains).
+
+    The built-in recipe of ``method`` with the cell's block, sparsity and seed
+    (MNIST-1D: both hidden layers pruned), the grid's ``steps`` and
+    ``overrides``, the benchmark variant's ``prune`` keys (gmp), then
+    ``assignments`` (pairs of dotted key and value, e.g. an ablation variant's or
+    a tuning configuration's), in that order.
+    """
     from neural.recipes import load_recipe
     from neural.recipes.recipe import recipe_from_dict
 
-    assignments = {
+    cell = {
         "prune.block": block,
         "prune.sparsity": sparsity,
         "train.seed": seed,
@@ -189,17 +212,19 @@ def _recipe(grid: PruningGrid, method: str, block: int, sparsity: float, seed: i
     if grid.task == "mnist1d":
         # Both hidden layers at every block size (at B = 16 the first has only
         # 48 blocks, under the recipe's min_blocks); the classifier stays dense.
-        assignments["prune.layers"] = ["layers.0", "layers.2"]
-        assignments["prune.min_blocks"] = 1
+        cell["prune.layers"] = ["layers.0", "layers.2"]
+        cell["prune.min_blocks"] = 1
     if grid.steps is not None:
-        assignments["train.total_steps"] = grid.steps
-    assignments.update(grid.overrides)
-    recipe = load_recipe(grid.recipe_name(method), assignments=assignments)
+        cell["train.total_steps"] = grid.steps
+    cell.update(grid.overrides)
+    recipe = load_recipe(grid.recipe_name(method), assignments=cell)
     if method in _VARIANTS:
         # Replaced, not merged: one-shot's timeline_args mean nothing to gradual.
         raw = recipe.to_dict()
         raw["prune"].update(_VARIANTS[method][1])
         recipe = recipe_from_dict(raw)
+    if assignments:
+        recipe = recipe.updated(dict(assignments))
     warmup = recipe.train["warmup_steps"]
     if grid.steps is not None and warmup >= grid.steps:
         recipe = recipe.updated({"train.warmup_steps": grid.steps // 10})
@@ -259,7 +284,13 @@ def run_cell(cell: dict) -> dict:
     """Train one cell and return its metrics (run in a worker process).
 
     ``cell`` holds ``grid`` (a :class:`PruningGrid`), ``method``, ``block``,
-    ``sparsity``, ``seed``, ``data_root`` and, for criteo, ``planted_columns``.
+    ``sparsity``, ``seed``, ``data_root`` and, for criteo, ``planted_columns``;
+    optionally ``assignments`` (see :func:`cell_recipe`), ``val_fraction`` (train
+    on the training split minus that held-out share and evaluate on it,
+    :func:`~benchmarks.pruning.holdout.holdout_split`: the test split is not
+    touched) and ``labels`` (fields copied into the row, e.g. a variant's name).
+    Pruned runs also get the swap columns of
+    :func:`~benchmarks.pruning.swaps.swap_columns`.
     """
     import torch
 
@@ -267,8 +298,17 @@ def run_cell(cell: dict) -> dict:
     from neural.train import Trainer
 
     grid, method = cell["grid"], cell["method"]
-    recipe = _recipe(grid, method, cell["block"], cell["sparsity"], cell["seed"])
+    recipe = cell_recipe(
+        grid,
+        method,
+        cell["block"],
+        cell["sparsity"],
+        cell["seed"],
+        cell.get("assignments", ()),
+    )
     train, val = _datasets(recipe, cell["data_root"])
+    if cell.get("val_fraction") is not None:
+        train, val = holdout_split(train, cell["val_fraction"])
     torch.manual_seed(recipe.train["seed"])
     factory = None if method == DENSE else pruner_factory(recipe)
     result = Trainer(
@@ -279,11 +319,13 @@ def run_cell(cell: dict) -> dict:
         pruner_factory=factory,
     ).fit()
     metrics = {k: float(v) for k, v in result.final_eval.items() if k != "n_samples"}
+    metrics["eval_samples"] = int(result.final_eval["n_samples"])
     if grid.task == "criteo" and method != DENSE:
         kept = _kept_blocks(result.model, recipe.prune["layers"][0], cell["block"])
         metrics.update(_recovery(kept, cell["block"], cell["planted_columns"]))
     if method != DENSE:
         metrics["realized_sparsity"] = float(result.report.block_sparsity)
+        metrics.update(swap_columns(result.pruner.history()))
     return {
         "task": grid.task,
         "method": method,
@@ -291,6 +333,7 @@ def run_cell(cell: dict) -> dict:
         "sparsity": None if method == DENSE else cell["sparsity"],
         "seed": cell["seed"],
         "steps": result.steps,
+        **cell.get("labels", {}),
         **metrics,
     }
 
@@ -329,13 +372,21 @@ def _cells(grid: PruningGrid, methods, data_root, planted_columns) -> list[dict]
     return cells
 
 
-def _prepare_criteo(grid: PruningGrid, folder: Path) -> tuple[str, np.ndarray, dict]:
-    """Write the synthetic Criteo data once; the teacher's planted input columns."""
+def prepare_criteo(grid: PruningGrid, folder) -> tuple[str, np.ndarray, dict]:
+    """Write the grid's synthetic Criteo data into ``folder/criteo`` once.
+
+    Returns
+    -------
+    tuple
+        The data folder (a cell's ``data_root``), the boolean mask of the
+        teacher's planted input columns (a cell's ``planted_columns``) and the
+        task's facts (planted features, Bayes log-loss, sizes).
+    """
     from neural.data.criteo_synthetic import make_criteo_teacher
     from neural.recipes.build import ensure_synthetic_data
 
-    recipe = _recipe(grid, "sapp", grid.blocks[0], grid.sparsities[0], 0)
-    root = folder / "criteo"
+    recipe = cell_recipe(grid, "sapp", grid.blocks[0], grid.sparsities[0], 0)
+    root = Path(folder) / "criteo"
     ensure_synthetic_data(recipe, root)
     data = recipe.data
     teacher = make_criteo_teacher(data["seed"], missing_rate=data["missing_rate"])
@@ -393,17 +444,17 @@ def pruning_benchmark(
     # one fails before any training instead of after the whole grid.
     for grid in grids:
         for cell in _cells(grid, methods, None, None):
-            _recipe(grid, cell["method"], cell["block"], cell["sparsity"], cell["seed"])
+            cell_recipe(
+                grid, cell["method"], cell["block"], cell["sparsity"], cell["seed"]
+            )
     with tempfile.TemporaryDirectory(dir=workdir) as folder:
         cells, tasks = [], {}
         for grid in grids:
             data_root, planted = None, None
             if grid.task == "criteo":
-                data_root, planted, tasks["criteo"] = _prepare_criteo(
-                    grid, Path(folder)
-                )
+                data_root, planted, tasks["criteo"] = prepare_criteo(grid, folder)
             cells += _cells(grid, methods, data_root, planted)
-        rows = _run_cells(cells, jobs, progress)
+        rows = run_cells(cells, jobs, progress)
     grid_records = [
         {
             "task": g.task,
@@ -423,7 +474,13 @@ def pruning_benchmark(
     }
 
 
-def _run_cells(cells, jobs, progress) -> list[dict]:
+def run_cells(cells, jobs: int, progress=None) -> list[dict]:
+    """Rows of :func:`run_cell` for every cell, in order, over ``jobs`` workers.
+
+    ``jobs`` spawned processes with one torch thread each (1: this process);
+    ``progress(done, total, "task method")`` after each finished cell. The
+    first failure cancels the cells not yet started and is raised.
+    """
     rows = [None] * len(cells)
 
     def finished(i, row):

@@ -219,10 +219,14 @@ def test_demo_runs_the_pruning_comparison_and_writes_table_and_plot(
     assert code == 0
     assert "checks as the theory expects" in text
     assert "| SA++ |" in text and "| dense |" in text
+    # Issue 15: gradual magnitude, the strongest baseline, beside the paper's four.
+    assert "| gradual magnitude |" in text
+    assert "## Swaps per sparse entry" in text
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "demo.json",
         "demo.md",
         "demo_mnist1d.png",
+        "demo_swaps.png",
     ]
 
 

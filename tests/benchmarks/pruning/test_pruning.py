@@ -11,6 +11,7 @@ from benchmarks.pruning import runs as pruning
 from benchmarks.pruning.compare import compare_records, comparison_markdown
 from benchmarks.pruning.report import pruning_markdown, summarize, verdicts
 from benchmarks.pruning.runs import PruningGrid, default_grids, pruning_benchmark
+from neural import schedules
 from neural.cli import main
 
 
@@ -299,7 +300,13 @@ def test_tiny_run_has_every_cell_and_the_exact_sparsity(tiny_record):
 def test_results_are_written_as_json_markdown_and_png(tiny_record, tmp_path):
     written = pruning_report.write_pruning_results(tiny_record, tmp_path, "run")
     names = sorted(p.name for p in written)
-    assert names == ["run.json", "run.md", "run_criteo.png", "run_mnist1d.png"]
+    assert names == [
+        "run.json",
+        "run.md",
+        "run_criteo.png",
+        "run_mnist1d.png",
+        "run_swaps.png",
+    ]
     assert (
         json.loads((tmp_path / "run.json").read_text())["rows"] == tiny_record["rows"]
     )
@@ -307,13 +314,66 @@ def test_results_are_written_as_json_markdown_and_png(tiny_record, tmp_path):
     assert "## SA++ against the best other method" in (tmp_path / "run.md").read_text()
 
 
+def _sparse_phases(task, method, steps, block, sparsity):
+    grid = PruningGrid(task, (block,), (sparsity,), (0,), steps=steps)
+    recipe = pruning.cell_recipe(grid, method, block, sparsity, 0)
+    timeline = schedules.PRESETS[recipe.prune["timeline"]](steps)
+    return sum(phase.kind == "sparse" for phase in timeline.phases)
+
+
+def test_swap_columns_are_present_and_follow_the_support_history(tiny_record):
+    # Issue 15: every pruned run records its sparse entries and swaps.
+    for row in tiny_record["rows"]:
+        if row["method"] == "dense":
+            assert "sparse_entries" not in row
+            continue
+        steps = row["steps"]
+        entries = _sparse_phases(
+            row["task"], row["method"], steps, row["block"], row["sparsity"]
+        )
+        assert row["sparse_entries"] == entries
+        assert len(row["swaps_in_by_entry"]) == entries - 1
+        if entries == 1:  # one-shot, or SA++ on a timeline cut short
+            assert row["swaps_in_per_entry"] is None
+        else:
+            assert row["swaps_in_per_entry"] == pytest.approx(
+                np.mean(row["swaps_in_by_entry"])
+            )
+        if row["method"] == "magnitude":  # the one-shot support is the final one
+            assert row["first_jaccard_final"] == 1.0
+        assert 0.0 <= row["first_jaccard_final"] <= 1.0
+    assert any(
+        r["method"] == "sapp" and r["sparse_entries"] > 1 for r in tiny_record["rows"]
+    )
+    text = pruning_markdown(tiny_record)
+    assert "## Swaps per sparse entry" in text
+    assert "n/a (1; J 1.00)" in text
+
+
+def test_summaries_skip_missing_swaps_and_the_table_says_n_a():
+    rows = _accuracy_rows({("sapp", 8): (0.8, 0.6), ("magnitude", 8): (0.5, 0.5)})
+    for row in rows:
+        if row["method"] == "sapp":
+            row.update(sparse_entries=7, swaps_in_per_entry=3.0 + row["seed"])
+            row.update(first_jaccard_final=0.5, swaps_in_by_entry=[3, 3])
+        elif row["method"] == "magnitude":
+            row.update(sparse_entries=1, swaps_in_per_entry=None)
+            row.update(first_jaccard_final=1.0, swaps_in_by_entry=[])
+    record = _record(rows, blocks=(8,), methods=("magnitude", "sapp"))
+    cells = {c["method"]: c for c in summarize(record)}
+    assert "swaps_in_per_entry_mean" not in cells["magnitude"]
+    assert cells["sapp"]["swaps_in_per_entry_mean"] == pytest.approx(3.5)
+    text = pruning_markdown(record)
+    assert "| 8 | 90% | n/a (1; J 1.00) | 3.5 ± 0.7 (7; J 0.50) |" in text
+
+
 @pytest.mark.parametrize("task", pruning.TASKS)
 def test_gradual_magnitude_is_the_magnitude_recipe_on_the_gradual_timeline(task):
     # Criteo's magnitude recipe sets one-shot's own timeline_args (finetune).
     grid = PruningGrid(task, (10,), (0.9,), (0,))
     assert grid.recipe_name("gmp") == grid.recipe_name("magnitude")
-    gmp = pruning._recipe(grid, "gmp", 10, 0.9, 0)
-    one_shot = pruning._recipe(grid, "magnitude", 10, 0.9, 0)
+    gmp = pruning.cell_recipe(grid, "gmp", 10, 0.9, 0)
+    one_shot = pruning.cell_recipe(grid, "magnitude", 10, 0.9, 0)
     assert (gmp.prune["method"], gmp.prune["timeline"]) == ("magnitude", "gradual")
     assert gmp.prune["timeline_args"] == {}
     assert one_shot.prune["timeline"] == "one_shot"
