@@ -77,6 +77,20 @@ def test_measure_policy_rounds_margin_and_batch_size(pruned_mlp):
     assert all("within the margin" in row.reason for row in report.layers)
 
 
+@pytest.mark.parametrize("policy", ["sparse", "measure"])
+def test_export_and_exported_calls_leave_torch_threads_unchanged(pruned_mlp, policy):
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        exported, _ = export_block_sparse(pruned_mlp, policy=policy, repeats=1)
+        assert torch.get_num_threads() == 1
+        with torch.inference_mode():
+            exported(torch.randn(4, 32))
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_layers_argument_accepts_a_mapping_and_the_pruning_report():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(32, 64), nn.ReLU(), nn.Linear(64, 16))
