@@ -8,6 +8,7 @@ from benchmarks import ablation
 from benchmarks.pruning import runs
 from benchmarks.pruning.runs import PruningGrid
 from neural.cli import main
+from neural.pruning import SequentialAttentionPP
 
 
 def _variants(task, block, sparsity, steps=None):
@@ -29,15 +30,36 @@ def test_every_factor_has_variants_that_change_the_sapp_recipe():
 
 
 def test_logit_decay_is_toggled_against_the_recipe_value():
-    # Criteo's logits have no decay: the variant turns it on; MNIST-1D's inherit
-    # the weights' 1e-4: the variant turns it off.
-    _, criteo = _variants("criteo", 10, 0.9)
+    # Both tasks' logits have decay 1e-4 (Criteo's recipe sets it, MNIST-1D's
+    # inherit the weights'): the variant turns it off; a recipe without decay
+    # gets the variant that turns it on.
+    grid, criteo = _variants("criteo", 10, 0.9)
     _, mnist = _variants("mnist1d", 8, 0.9)
-    (on,) = [v for v in criteo.values() if v.factor == "logit_decay"]
-    (off,) = [v for v in mnist.values() if v.factor == "logit_decay"]
+    for variants in (criteo, mnist):
+        (off,) = [v for v in variants.values() if v.factor == "logit_decay"]
+        assert off.assignments == (("prune.logit_weight_decay", 0.0),)
+    undecayed = runs.cell_recipe(
+        grid, "sapp", 10, 0.9, 0, (("prune.logit_weight_decay", 0.0),)
+    )
+    (on,) = [
+        v
+        for v in ablation.cell_variants("criteo", undecayed)
+        if v.factor == "logit_decay"
+    ]
     assert on.assignments == (("prune.logit_weight_decay", ablation.LOGIT_DECAY_ON),)
-    assert off.assignments == (("prune.logit_weight_decay", 0.0),)
     assert "prune.timeline" in dict(mnist["no sparsification phase"].assignments)
+
+
+def test_logit_lr_variants_are_the_other_multipliers_than_the_default():
+    _, variants = _variants("criteo", 10, 0.9)
+    multipliers = [
+        dict(v.assignments)["prune.logit_lr_multiplier"]
+        for v in variants.values()
+        if v.factor == "logit_lr"
+    ]
+    default = SequentialAttentionPP.DEFAULT_LOGIT_LR_MULTIPLIER
+    assert default not in multipliers
+    assert sorted([*multipliers, default]) == [1.0, 10.0, 100.0]
 
 
 def test_update_frequencies_are_a_quarter_and_half_of_the_first_sparsify_phase():

@@ -106,7 +106,7 @@ def test_the_sapp_ablation_knobs_are_recipe_keys():
     assert prune["reenter"] == "zero"
     table3 = load_recipe("criteo_sapp", assignments={"prune.timeline": "acdc_criteo"})
     assert table3.method == "sapp" and table3.prune["timeline"] == "acdc_criteo"
-    assert load_recipe("criteo_sapp").prune["logit_weight_decay"] == 0.0
+    assert load_recipe("criteo_sapp").prune["logit_weight_decay"] == 1e-4
 
 
 def test_the_quick_variant_merges_over_the_recipe():
