@@ -1,6 +1,7 @@
 # Two entry points for a fresh machine (see README):
 #   make demo   installs into .venv and runs the main job
-#   make test   installs into .venv and runs ruff + the whole test suite
+#   make test   installs into .venv and runs ruff (lint and format check) + the
+#               whole test suite
 # and the documentation site:
 #   make docs   adds the docs extra to .venv and builds build/docs/html
 PYTHON ?= python3
@@ -30,6 +31,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # Single-threaded BLAS: the test problems are tiny, and two xdist workers each
 # spawning BLAS threads on a 2-core machine slows everything down.

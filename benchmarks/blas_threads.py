@@ -231,28 +231,31 @@ def threads_markdown(record: dict) -> str:
         [name, f"{seconds * 1e6:.1f}", f"{seconds / search:.2%}"]
         for name, seconds in record["overhead"].items()
     ]
-    return "\n".join(
-        [
-            "# BLAS threads against problem size (issue 17)",
-            "",
-            f"Command: `{meta['command']}`; machine: {meta['machine']}; versions: "
-            f"{meta['versions']}; BLAS: {meta['blas']}; median of "
-            f"{meta['repeats']} runs after an untimed one.",
-            "",
-            f"Load average (1, 5, 15 min): {meta['load_average_start']} at the "
-            f"start, {meta['load_average_end']} at the end.",
-            "",
-            "## 1. Wall time by design size and thread count",
-            "",
-            *markdown_table(header, rows),
-            "",
-            "## 2. Cost of one limited call",
-            "",
-            *markdown_table(
-                ["what", "us per call", "of the smallest search"], overhead
-            ),
-        ]
-    ) + "\n"
+    return (
+        "\n".join(
+            [
+                "# BLAS threads against problem size (issue 17)",
+                "",
+                f"Command: `{meta['command']}`; machine: {meta['machine']}; versions: "
+                f"{meta['versions']}; BLAS: {meta['blas']}; median of "
+                f"{meta['repeats']} runs after an untimed one.",
+                "",
+                f"Load average (1, 5, 15 min): {meta['load_average_start']} at the "
+                f"start, {meta['load_average_end']} at the end.",
+                "",
+                "## 1. Wall time by design size and thread count",
+                "",
+                *markdown_table(header, rows),
+                "",
+                "## 2. Cost of one limited call",
+                "",
+                *markdown_table(
+                    ["what", "us per call", "of the smallest search"], overhead
+                ),
+            ]
+        )
+        + "\n"
+    )
 
 
 def add_arguments(parser) -> None:
@@ -277,8 +280,9 @@ def run(args) -> int:
             flush=True,
         )
 
-    record = threads_benchmark(quick=args.quick, repeats=args.repeats,
-                               progress=progress)
+    record = threads_benchmark(
+        quick=args.quick, repeats=args.repeats, progress=progress
+    )
     markdown = threads_markdown(record)
     stem = "threads.quick" if args.quick else "threads"
     paths = write_results(args.out, stem, record, markdown)

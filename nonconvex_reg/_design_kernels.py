@@ -150,8 +150,9 @@ def _column_clear(design, j, vector):
 
 
 @numba.njit(cache=True, fastmath=FASTMATH)
-def weighted_group_gram_tops(design, n_rows, columns, outputs, ptr, indices,
-                             hessian):  # pragma: no cover - compiled
+def weighted_group_gram_tops(
+    design, n_rows, columns, outputs, ptr, indices, hessian
+):  # pragma: no cover - compiled
     """``lambda_max(A_g)`` per group (module docstring).
 
     Parameters

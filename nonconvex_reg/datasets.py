@@ -191,13 +191,14 @@ def make_sparse_design(n_samples, n_features, density, *, dtype=np.float64, seed
     """
     n_samples = check_int(n_samples, "n_samples", low=1)
     n_features = check_int(n_features, "n_features", low=1)
-    density = check_scalar(density, "density", low=0.0, high=1.0,
-                           low_inclusive=False)
+    density = check_scalar(density, "density", low=0.0, high=1.0, low_inclusive=False)
     dtype = np.dtype(dtype)
     if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise ValueError(f"`dtype` must be float32 or float64; got {dtype}.")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(
-        check_int(seed, "seed", low=0)
+    rng = (
+        seed
+        if isinstance(seed, np.random.Generator)
+        else np.random.default_rng(check_int(seed, "seed", low=0))
     )
     per_column = min(max(1, round(density * n_samples)), n_samples)
     index_dtype = np.int32 if n_samples * n_features < 2**31 else np.int64
@@ -207,7 +208,7 @@ def make_sparse_design(n_samples, n_features, density, *, dtype=np.float64, seed
     chunk = max(1, _CHUNK_ENTRIES // drawn)
     for start in range(0, n_features, chunk):
         count = min(chunk, n_features - start)
-        rows[start * per_column:(start + count) * per_column] = _distinct_rows(
+        rows[start * per_column : (start + count) * per_column] = _distinct_rows(
             rng, n_samples, per_column, count
         ).ravel()
     data = rng.standard_normal(rows.size, dtype=dtype)
@@ -219,8 +220,9 @@ def _distinct_rows(rng, n_samples, per_column, count):
     """``count`` sorted draws of ``per_column`` distinct rows in ``[0, n_samples)``."""
     if 4 * per_column > n_samples:
         # Dense case: the first entries of random permutations.
-        return np.sort(np.argsort(rng.random((count, n_samples)), axis=1)[
-            :, :per_column], axis=1)
+        return np.sort(
+            np.argsort(rng.random((count, n_samples)), axis=1)[:, :per_column], axis=1
+        )
     rows = np.sort(rng.integers(0, n_samples, (count, per_column)), axis=1)
     while True:
         # Sparse case: redraw the few columns that repeat a row.

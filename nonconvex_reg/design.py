@@ -174,8 +174,9 @@ def matmul(X, B) -> np.ndarray:
     """
     B = np.asarray(B, dtype=np.float64)
     if sp.issparse(X):
-        product = csc_matmul(X.data, X.indices, X.indptr, X.shape[0],
-                             B if B.ndim == 2 else B[:, None])
+        product = csc_matmul(
+            X.data, X.indices, X.indptr, X.shape[0], B if B.ndim == 2 else B[:, None]
+        )
         return product[:, 0] if B.ndim == 1 else product
     if B.ndim == 1:
         nonzero = np.flatnonzero(B)
@@ -189,8 +190,9 @@ def rmatmul(X, T) -> np.ndarray:
     """``X^T T`` in float64; ``T`` of shape ``(n_samples,)`` or ``(n_samples, K)``."""
     T = np.asarray(T, dtype=np.float64)
     if sp.issparse(X):
-        product = csc_rmatmul(X.data, X.indices, X.indptr,
-                              T if T.ndim == 2 else T[:, None])
+        product = csc_rmatmul(
+            X.data, X.indices, X.indptr, T if T.ndim == 2 else T[:, None]
+        )
         return product[:, 0] if T.ndim == 1 else product
     return X.T @ T
 
@@ -243,8 +245,9 @@ def squared_spectral_norm(X) -> float:
 def _top_eigenvalue(matrix) -> float:
     """Largest eigenvalue of a symmetric PSD matrix, clipped at 0."""
     try:
-        top = eigh(matrix, eigvals_only=True,
-                   subset_by_index=[matrix.shape[0] - 1] * 2)[0]
+        top = eigh(
+            matrix, eigvals_only=True, subset_by_index=[matrix.shape[0] - 1] * 2
+        )[0]
     except LinAlgError:
         # LAPACK's subset driver (syevr) fails with "Internal Error" when every
         # eigenvalue is equal, e.g. on an exactly orthogonal design (issue 3);
@@ -258,15 +261,19 @@ def _lanczos_top(X) -> float:
     n_rows, n_columns = X.shape
     size = min(n_rows, n_columns)
     if n_columns <= n_rows:
+
         def product(v):
             return rmatmul(X, matmul(X, v.ravel()))
     else:
+
         def product(v):
             return matmul(X, rmatmul(X, v.ravel()))
+
     operator = LinearOperator((size, size), matvec=product, dtype=np.float64)
     start = np.random.default_rng(0).standard_normal(size)
-    top = eigsh(operator, k=1, which="LA", tol=LANCZOS_TOL, v0=start,
-                return_eigenvectors=False)[0]
+    top = eigsh(
+        operator, k=1, which="LA", tol=LANCZOS_TOL, v0=start, return_eigenvectors=False
+    )[0]
     return float(max(top, 0.0) * (1.0 + 2.0 * LANCZOS_TOL))
 
 
@@ -318,8 +325,13 @@ def _sparse_set_tops(X, column_sets) -> np.ndarray:
     ptr = np.arange(n_sets + 1, dtype=np.intp) * size
     unit = np.ones((1, 1, X.shape[0]))
     tops = weighted_group_gram_tops(
-        kernel_design(X), X.shape[0], flat, np.zeros_like(flat), ptr,
-        np.arange(flat.size, dtype=np.intp), unit,
+        kernel_design(X),
+        X.shape[0],
+        flat,
+        np.zeros_like(flat),
+        ptr,
+        np.arange(flat.size, dtype=np.intp),
+        unit,
     )
     return np.maximum(tops, 0.0)
 

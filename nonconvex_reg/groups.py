@@ -287,8 +287,9 @@ class Groups:
             largest = np.maximum.reduceat(np.abs(ordered), self.ptr[:-1])
             redo = suspicious & (largest > 0)
             if redo.any():
-                scaled = ordered / np.repeat(np.where(largest > 0, largest, 1.0),
-                                             self.sizes)
+                scaled = ordered / np.repeat(
+                    np.where(largest > 0, largest, 1.0), self.sizes
+                )
                 rescaled = np.sqrt(np.add.reduceat(scaled * scaled, self.ptr[:-1]))
                 norms[redo] = largest[redo] * rescaled[redo]
         return norms

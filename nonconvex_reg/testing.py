@@ -83,10 +83,12 @@ def groups(draw, max_groups=6, max_size=4) -> Groups:
         block_cols = draw(st.integers(1, max_size // block_rows))
         tile_rows = draw(st.integers(1, max_groups))
         tile_cols = draw(st.integers(1, max_groups // tile_rows))
-        n_rows = draw(st.integers((tile_rows - 1) * block_rows + 1,
-                                  tile_rows * block_rows))
-        n_cols = draw(st.integers((tile_cols - 1) * block_cols + 1,
-                                  tile_cols * block_cols))
+        n_rows = draw(
+            st.integers((tile_rows - 1) * block_rows + 1, tile_rows * block_rows)
+        )
+        n_cols = draw(
+            st.integers((tile_cols - 1) * block_cols + 1, tile_cols * block_cols)
+        )
         # A single tile along a side spans that whole (possibly shorter) side.
         block = (min(block_rows, n_rows), min(block_cols, n_cols))
         return Groups.from_blocks((n_rows, n_cols), block)

@@ -223,8 +223,14 @@ def check_theorem_1_1(
     if not margins:
         raise ValueError("`margins` must hold at least one value in (0, 1); got ().")
     for margin in margins:
-        check_scalar(margin, "margins", low=0.0, high=1.0, low_inclusive=False,
-                     high_inclusive=False)
+        check_scalar(
+            margin,
+            "margins",
+            low=0.0,
+            high=1.0,
+            low_inclusive=False,
+            high_inclusive=False,
+        )
     threshold = tau(datafit, groups)
     lam, group_lasso = _group_lasso_near_tau(datafit, groups, threshold, lam, margins)
     oracle = cvxpy_group_lasso(datafit, groups, lam)

@@ -70,8 +70,7 @@ def check_support(support, n_groups: int, size: int, name: str) -> list[int]:
         raise ValueError(f"`{name}` must name exactly {size} groups; got {ids.size}.")
     if ids.size and (ids.min() < 0 or ids.max() >= n_groups):
         raise ValueError(
-            f"`{name}` must hold group ids in [0, {n_groups - 1}]; got "
-            f"{ids.tolist()}."
+            f"`{name}` must hold group ids in [0, {n_groups - 1}]; got {ids.tolist()}."
         )
     if np.unique(ids).size != ids.size:
         raise ValueError(f"`{name}` must not repeat a group; got {ids.tolist()}.")

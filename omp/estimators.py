@@ -67,8 +67,9 @@ class _GroupRegressor(RegressorMixin, GroupSearchEstimator):
         -------
         self
         """
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
-                             accept_sparse=SPARSE_FORMATS)
+        X, y = validate_data(
+            self, X, y, multi_output=True, y_numeric=True, accept_sparse=SPARSE_FORMATS
+        )
         if sp.issparse(X) and self.fit_intercept:
             raise ValueError(
                 "`X` is sparse and `fit_intercept=True`: centering X would fill "
@@ -124,9 +125,16 @@ class _GroupOMPRSearch:
 
     def _search(self, datafit, groups, k, keep=None):
         return group_ompr(
-            datafit, groups, k, init=self.init, keep=keep,
-            n_candidates=self.n_candidates, tol=self.tol, max_iter=self.max_iter,
-            refit_tol=self.refit_tol, max_refit_iter=self.max_refit_iter,
+            datafit,
+            groups,
+            k,
+            init=self.init,
+            keep=keep,
+            n_candidates=self.n_candidates,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            refit_tol=self.refit_tol,
+            max_refit_iter=self.max_refit_iter,
             n_threads=self.n_threads,
         )
 
@@ -219,8 +227,12 @@ class GroupOMPRegressor(_GroupRegressor):
 
     def _search(self, datafit, groups, k):
         return group_omp(
-            datafit, groups, k, refit_tol=self.refit_tol,
-            max_refit_iter=self.max_refit_iter, n_threads=self.n_threads,
+            datafit,
+            groups,
+            k,
+            refit_tol=self.refit_tol,
+            max_refit_iter=self.max_refit_iter,
+            n_threads=self.n_threads,
         )
 
 
@@ -428,8 +440,10 @@ class GroupOMPRClassifier(_GroupOMPRSearch, ClassifierMixin, GroupSearchEstimato
             datafit = Multinomial(design, labels, n_classes=n_classes, ridge=self.ridge)
         keep = [self.groups_.n_groups] if self.fit_intercept else None
         result = self._search(
-            datafit, coordinate_groups(augmented, n_outputs),
-            self.n_groups_ + self.fit_intercept, keep=keep,
+            datafit,
+            coordinate_groups(augmented, n_outputs),
+            self.n_groups_ + self.fit_intercept,
+            keep=keep,
         )
         weights = result.coef.reshape(design.shape[1], n_outputs)
         self.coef_ = weights[:n_features].T.copy()

@@ -128,8 +128,12 @@ class _Subproblem:
             else 0.0
         )
         outside = kkt_residual(
-            gradient[self.coords], beta[self.coords], self.outside_norms(beta),
-            self.sub_groups, penalty, weight,
+            gradient[self.coords],
+            beta[self.coords],
+            self.outside_norms(beta),
+            self.sub_groups,
+            penalty,
+            weight,
         )
         return max(float(inside), float(outside.max()))
 
@@ -244,8 +248,14 @@ def nonconvex_selection(
     tau_S = report["tau"]
     if tau_S == 0:
         # Optimal case: beta_S is a global minimizer, nothing can enter.
-        return {**report, "group": None, "certified": True, "lam_margin": None,
-                "new_groups": 0, "kkt": 0.0}
+        return {
+            **report,
+            "group": None,
+            "certified": True,
+            "lam_margin": None,
+            "new_groups": 0,
+            "kkt": 0.0,
+        }
     margin = lam_margin
     while True:
         problem = _Subproblem(
@@ -375,7 +385,11 @@ def ompr_nonconvex(
     k, refit = _check_search_args(datafit, groups, k, refit_tol, max_refit_iter)
     penalty = _check_penalty(penalty)
     lam_margin = check_scalar(
-        lam_margin, "lam_margin", low=0.0, high=1.0, low_inclusive=False,
+        lam_margin,
+        "lam_margin",
+        low=0.0,
+        high=1.0,
+        low_inclusive=False,
         high_inclusive=False,
     )
     tol = check_scalar(tol, "tol", low=0.0)
@@ -388,7 +402,10 @@ def ompr_nonconvex(
 
     def select():
         outcome = nonconvex_selection(
-            refit, penalty, lam_margin=lam_margin, tol=subproblem_tol,
+            refit,
+            penalty,
+            lam_margin=lam_margin,
+            tol=subproblem_tol,
             max_iter=max_subproblem_iter,
         )
         selections.append(outcome)
@@ -423,8 +440,20 @@ def ompr_nonconvex(
         refit, propose, tol=tol, max_iter=max_iter
     )
     disagreements = [
-        {"round": r, "nonconvex": s["group"], **{key: s[key] for key in (
-            "gradient_rule", "tau", "runner_up", "lam_margin", "certified")}}
+        {
+            "round": r,
+            "nonconvex": s["group"],
+            **{
+                key: s[key]
+                for key in (
+                    "gradient_rule",
+                    "tau",
+                    "runner_up",
+                    "lam_margin",
+                    "certified",
+                )
+            },
+        }
         for r, s in enumerate(selections)
         if s["group"] is not None and s["group"] != s["gradient_rule"]
     ]

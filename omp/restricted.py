@@ -129,9 +129,7 @@ def _enumerate_extremes(hessian, groups, size, chunk=4096):
             ]
             blocks = [hessian[index[:, :, None], index[:, None, :]]]
         else:  # Unequal group sizes: one matrix at a time.
-            blocks = [
-                hessian[np.ix_(c, c)][None] for c in map(groups.coords, batch)
-            ]
+            blocks = [hessian[np.ix_(c, c)][None] for c in map(groups.coords, batch)]
         for block in blocks:
             eigenvalues = np.linalg.eigvalsh(block)
             low = min(low, float(eigenvalues[:, 0].min()))
@@ -181,9 +179,9 @@ def restricted_constants(datafit, groups, s, *, max_supports=20_000):
     max_supports = check_int(max_supports, "max_supports", low=1)
     size = min(s, groups.n_groups)
     n_supports = math.comb(groups.n_groups, size)
-    quadratic = datafit.is_quadratic and int(
-        np.prod(datafit.coef_shape)
-    ) == datafit.n_features
+    quadratic = (
+        datafit.is_quadratic and int(np.prod(datafit.coef_shape)) == datafit.n_features
+    )
     if quadratic and n_supports <= max_supports:
         low, high = _enumerate_extremes(_coordinate_hessian(datafit), groups, size)
         return RestrictedConstants(size, max(low, 0.0), high, True, n_supports)
@@ -365,17 +363,20 @@ def check_theorem_b3(
             # Spending the R rounds is the plan here, not a failure.
             warnings.simplefilter("ignore", ConvergenceWarning)
             result = ompr_nonconvex(
-                datafit, groups, k_prime, penalty=penalty, init=init,
-                max_iter=rounds or 1000, tol=0.0,
+                datafit,
+                groups,
+                k_prime,
+                penalty=penalty,
+                init=init,
+                max_iter=rounds or 1000,
+                tol=0.0,
             )
         final, rounds_used = result.loss, result.n_iter
         sparsity = groups.group_sparsity(result.coef)
     hypotheses = {
         "q strictly increasing and subadditive": True,
         "mu_{k+k'} > 0": strong.mu > 0,
-        "k' >= k (kappa^2 + 1)": bool(
-            k_prime >= k * (kappa**2 + 1) * (1 - _ROUNDING)
-        ),
+        "k' >= k (kappa^2 + 1)": bool(k_prime >= k * (kappa**2 + 1) * (1 - _ROUNDING)),
     }
     conclusion = bool(final <= optimal + eps and sparsity <= k_prime)
     if all(hypotheses.values()):
@@ -383,10 +384,21 @@ def check_theorem_b3(
     else:
         verdict = f"outside theorem: conclusion {'holds' if conclusion else 'fails'}"
     return TheoremB3Check(
-        k=k, k_prime=k_prime, L_2=float(L_2), mu=float(strong.mu), kappa=float(kappa),
-        exact_constants=bool(exact), required_k_prime=float(k * (kappa**2 + 1)),
-        eps=float(eps), rounds=rounds, rounds_used=int(rounds_used),
-        initial_loss=float(initial), optimal_loss=float(optimal),
-        final_loss=float(final), group_sparsity=int(sparsity), hypotheses=hypotheses,
-        conclusion_holds=conclusion, verdict=verdict,
+        k=k,
+        k_prime=k_prime,
+        L_2=float(L_2),
+        mu=float(strong.mu),
+        kappa=float(kappa),
+        exact_constants=bool(exact),
+        required_k_prime=float(k * (kappa**2 + 1)),
+        eps=float(eps),
+        rounds=rounds,
+        rounds_used=int(rounds_used),
+        initial_loss=float(initial),
+        optimal_loss=float(optimal),
+        final_loss=float(final),
+        group_sparsity=int(sparsity),
+        hypotheses=hypotheses,
+        conclusion_holds=conclusion,
+        verdict=verdict,
     )

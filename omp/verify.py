@@ -73,8 +73,13 @@ def _sklearn_checks(seed) -> Iterator[Check]:
 def _search_checks(seed) -> Iterator[Check]:
     for kind in DATAFIT_KINDS:
         problem = make_problem(
-            kind, n_samples=80, n_groups=10, group_size=2, n_active=3,
-            correlation=0.5, seed=seed,
+            kind,
+            n_samples=80,
+            n_groups=10,
+            group_size=2,
+            n_active=3,
+            correlation=0.5,
+            seed=seed,
         )
         datafit, groups = problem.datafit, problem.groups
         omp = group_omp(datafit, groups, 3)
@@ -115,11 +120,18 @@ def _selection_checks(seed) -> Iterator[Check]:
         selections = disagreements = uncertified = 0
         for offset in range(2 * len(penalties)):
             problem = make_problem(
-                kind, n_samples=60, n_groups=8, group_size=2, n_active=3,
-                correlation=0.3, seed=seed + offset,
+                kind,
+                n_samples=60,
+                n_groups=8,
+                group_size=2,
+                n_active=3,
+                correlation=0.3,
+                seed=seed + offset,
             )
             result = ompr_nonconvex(
-                problem.datafit, problem.groups, 3,
+                problem.datafit,
+                problem.groups,
+                3,
                 penalty=penalties[offset % len(penalties)],
             )
             selections += result.info["n_selections"]
@@ -144,12 +156,20 @@ def _theorem_checks(seed) -> Iterator[Check]:
     beta[: 2 * size] = rng.standard_normal(2 * size)
     y = X @ beta + 0.5 * rng.standard_normal(n_samples)
     near = make_problem(
-        "least_squares", n_samples=4000, n_groups=10, group_size=2, n_active=2,
-        seed=seed, ridge=0.0,
+        "least_squares",
+        n_samples=4000,
+        n_groups=10,
+        group_size=2,
+        n_active=2,
+        seed=seed,
+        ridge=0.0,
     )
     for subject, datafit, groups in (
-        ("orthogonal design (kappa = 1)", LeastSquares(X, y),
-         Groups.equal(n_groups * size, size)),
+        (
+            "orthogonal design (kappa = 1)",
+            LeastSquares(X, y),
+            Groups.equal(n_groups * size, size),
+        ),
         ("Gaussian design, n=4000, p=20", near.datafit, near.groups),
     ):
         report = check_theorem_b3(datafit, groups, 2, seed=seed)

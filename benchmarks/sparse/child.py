@@ -51,8 +51,9 @@ def planted_instance(n, p, density, seed, *, dtype=np.float64):
     X = make_sparse_design(n, p, density, dtype=dtype, seed=seed)
     rng = np.random.default_rng(seed + 1)
     groups = Groups.equal(p, GROUP_SIZE)
-    true_groups = np.sort(rng.choice(groups.n_groups, min(N_ACTIVE, groups.n_groups),
-                                     replace=False))
+    true_groups = np.sort(
+        rng.choice(groups.n_groups, min(N_ACTIVE, groups.n_groups), replace=False)
+    )
     beta = np.zeros(p)
     for g in true_groups:
         beta[groups[g]] = rng.standard_normal(GROUP_SIZE)
@@ -102,9 +103,13 @@ def _run_job(job, X, y, groups, true_groups):
         result = solve_group_lasso(datafit, groups, lam)
         elapsed = time.perf_counter() - start
         return {
-            "time": elapsed, "objective": result.objective, "status": result.status,
-            "duality_gap": result.duality_gap, "n_support": int(result.support.size),
-            "n_uncertain": int(result.uncertain.size), "n_iter": result.n_iter,
+            "time": elapsed,
+            "objective": result.objective,
+            "status": result.status,
+            "duality_gap": result.duality_gap,
+            "n_support": int(result.support.size),
+            "n_uncertain": int(result.uncertain.size),
+            "n_iter": result.n_iter,
         }
     if task == "group_ompr":
         result = group_ompr(datafit, groups, job["k"])
@@ -113,8 +118,9 @@ def _run_job(job, X, y, groups, true_groups):
     else:
         from abess.linear import LinearRegression
 
-        model = LinearRegression(support_size=job["k"], group=groups.group_of,
-                                 fit_intercept=False)
+        model = LinearRegression(
+            support_size=job["k"], group=groups.group_of, fit_intercept=False
+        )
         model.fit(X, y)
         elapsed = time.perf_counter() - start
         coef = np.asarray(model.coef_, dtype=float)
@@ -122,7 +128,8 @@ def _run_job(job, X, y, groups, true_groups):
         result = None
     loss = result.loss if result is not None else datafit.value(coef)
     return {
-        "time": elapsed, "loss": float(loss),
+        "time": elapsed,
+        "loss": float(loss),
         "status": result.status if result is not None else "fitted",
         "recovered": bool(np.array_equal(np.sort(support), true_groups)),
     }
@@ -144,9 +151,12 @@ def main() -> None:
     built = memory_status()
     record = {
         "build_time": time.perf_counter() - start,
-        "matrix_bytes": nbytes(X), "nnz": int(X.nnz),
-        "rss_before_matrix": before["VmRSS"], "rss_with_matrix": built["VmRSS"],
-        "peak_reset": True, "jobs": [],
+        "matrix_bytes": nbytes(X),
+        "nnz": int(X.nnz),
+        "rss_before_matrix": before["VmRSS"],
+        "rss_with_matrix": built["VmRSS"],
+        "peak_reset": True,
+        "jobs": [],
     }
     for job in spec["jobs"]:
         record["peak_reset"] &= _reset_peak()
@@ -176,12 +186,20 @@ def measure(spec, *, timeout, threads=None) -> dict:
     code = "from benchmarks.sparse.child import main; main()"
     try:
         done = subprocess.run(
-            [sys.executable, "-c", code], input=json.dumps(spec), text=True,
-            capture_output=True, timeout=timeout, env=env, check=False,
+            [sys.executable, "-c", code],
+            input=json.dumps(spec),
+            text=True,
+            capture_output=True,
+            timeout=timeout,
+            env=env,
+            check=False,
         )
     except subprocess.TimeoutExpired:
         return {"error": f"timeout after {timeout:g} s"}
     if done.returncode != 0:
-        return {"error": done.stderr.strip().splitlines()[-1] if done.stderr
-                else f"exit status {done.returncode}"}
+        return {
+            "error": done.stderr.strip().splitlines()[-1]
+            if done.stderr
+            else f"exit status {done.returncode}"
+        }
     return json.loads(done.stdout.strip().splitlines()[-1])

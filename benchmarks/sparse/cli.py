@@ -43,8 +43,9 @@ def run(args) -> int:
     if args.abess_timeout is not None:
         scale = dataclasses.replace(scale, abess_timeout=args.abess_timeout)
     with progress_bar("sapp bench sparse", "step", args.json) as progress:
-        record = sparse_benchmark(scale=scale, sections=args.sections,
-                                  progress=progress)
+        record = sparse_benchmark(
+            scale=scale, sections=args.sections, progress=progress
+        )
     text = sparse_markdown(record)
     stem = "sparse.quick" if args.quick else "sparse"
     paths = write_results(args.out, stem, record, text)

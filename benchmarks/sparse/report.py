@@ -33,9 +33,15 @@ def large_bar(record, job) -> tuple[float, float]:
 
 def _lasso_lines(section) -> list[str]:
     rows = [
-        [r["solver_name"], r["threads"], r["tol"], f"{r['time']:.3f}",
-         f"{r['objective']:.12g}", f"{r['suboptimality']:.1e}",
-         " ".join(f"{t:.2f}" for t in r["times"])]
+        [
+            r["solver_name"],
+            r["threads"],
+            r["tol"],
+            f"{r['time']:.3f}",
+            f"{r['objective']:.12g}",
+            f"{r['suboptimality']:.1e}",
+            " ".join(f"{t:.2f}" for t in r["times"]),
+        ]
         for r in section["rows"]
     ]
     speedups = lasso_speedups(section)
@@ -58,8 +64,15 @@ def _lasso_lines(section) -> list[str]:
         f"{section['load'][1]}.",
         "",
         *markdown_table(
-            ["solver", "threads", "tol", "time (s)", "objective", "suboptimality",
-             "runs (s)"],
+            [
+                "solver",
+                "threads",
+                "tol",
+                "time (s)",
+                "objective",
+                "suboptimality",
+                "runs (s)",
+            ],
             rows,
         ),
         "",
@@ -69,20 +82,30 @@ def _lasso_lines(section) -> list[str]:
 
 
 def _large_lines(section) -> list[str]:
-    header = f"## 2. Large problem: n = {section['n']:,}, p = {section['p']:,}, " \
+    header = (
+        f"## 2. Large problem: n = {section['n']:,}, p = {section['p']:,}, "
         f"density {section['density']:g}"
+    )
     if "error" in section:
         return [header, "", f"Failed: {section['error']}."]
     rows, verdicts = [], []
     for job in section["jobs"]:
         above, bar = large_bar(section, job)
         verdicts.append(above <= bar)
-        rows.append([
-            f"lam_max / {job['lam_ratio']}", f"{job['time']:.1f}", job["status"],
-            f"{job['duality_gap']:.1e}", job["n_support"], job["n_uncertain"],
-            _mb(job["peak_rss"]), _mb(above), f"{above / section['matrix_bytes']:.2f}",
-            _mb(bar),
-        ])
+        rows.append(
+            [
+                f"lam_max / {job['lam_ratio']}",
+                f"{job['time']:.1f}",
+                job["status"],
+                f"{job['duality_gap']:.1e}",
+                job["n_support"],
+                job["n_uncertain"],
+                _mb(job["peak_rss"]),
+                _mb(above),
+                f"{above / section['matrix_bytes']:.2f}",
+                _mb(bar),
+            ]
+        )
     return [
         header,
         "",
@@ -91,13 +114,26 @@ def _large_lines(section) -> list[str]:
         f"the matrix (interpreter, libraries, warm-up): "
         f"{_mb(section['rss_before_matrix'])} MB; with it: "
         f"{_mb(section['rss_with_matrix'])} MB. Peak RSS per solve "
-        + ("(reset before each)." if section["peak_reset"]
-           else "(process lifetime: reset not permitted).")
+        + (
+            "(reset before each)."
+            if section["peak_reset"]
+            else "(process lifetime: reset not permitted)."
+        )
         + f" Load average {section['load'][0]} -> {section['load'][1]}.",
         "",
         *markdown_table(
-            ["lam", "time (s)", "status", "gap", "support", "uncertain",
-             "peak RSS (MB)", "above pre-matrix (MB)", "/ matrix", "bar (MB)"],
+            [
+                "lam",
+                "time (s)",
+                "status",
+                "gap",
+                "support",
+                "uncertain",
+                "peak RSS (MB)",
+                "above pre-matrix (MB)",
+                "/ matrix",
+                "bar (MB)",
+            ],
             rows,
         ),
         "",
@@ -105,8 +141,14 @@ def _large_lines(section) -> list[str]:
         "float64 vectors of length n + p: "
         + ("met" if all(verdicts) else "NOT met")
         + "; certified (every group proven zero or nonzero) at "
-        + (", ".join(f"lam_max / {j['lam_ratio']}" for j in section["jobs"]
-                     if j["status"] == "converged") or "no lam")
+        + (
+            ", ".join(
+                f"lam_max / {j['lam_ratio']}"
+                for j in section["jobs"]
+                if j["status"] == "converged"
+            )
+            or "no lam"
+        )
         + ".",
     ]
 
@@ -115,12 +157,22 @@ def _ompr_lines(section) -> list[str]:
     rows = []
     for r in section["rows"]:
         if "error" in r:
-            rows.append([r["p"], r["solver_name"], r["threads"], r["error"], "-", "-",
-                         "-"])
+            rows.append(
+                [r["p"], r["solver_name"], r["threads"], r["error"], "-", "-", "-"]
+            )
             continue
         job = r["jobs"][0]
-        rows.append([r["p"], r["solver_name"], r["threads"], f"{job['time']:.2f}",
-                     f"{job['loss']:.12g}", job["recovered"], _mb(job["peak_rss"])])
+        rows.append(
+            [
+                r["p"],
+                r["solver_name"],
+                r["threads"],
+                f"{job['time']:.2f}",
+                f"{job['loss']:.12g}",
+                job["recovered"],
+                _mb(job["peak_rss"]),
+            ]
+        )
     return [
         f"## 3. Group OMPR against abess: n = {section['n']:,}, density "
         f"{section['density']:g}, k = {section['k']}",
@@ -131,8 +183,15 @@ def _ompr_lines(section) -> list[str]:
         f"average {section['load'][0]} -> {section['load'][1]}.",
         "",
         *markdown_table(
-            ["p", "solver", "threads", "time (s)", "loss", "planted support",
-             "peak RSS (MB)"],
+            [
+                "p",
+                "solver",
+                "threads",
+                "time (s)",
+                "loss",
+                "planted support",
+                "peak RSS (MB)",
+            ],
             rows,
         ),
     ]
@@ -146,12 +205,18 @@ def _growth_lines(section) -> list[str]:
             rows.append([*size, "-", "-", r["error"], "-", "-", "-", "-"])
             continue
         lasso, ompr = r["jobs"]
-        rows.append([
-            *size, f"{r['nnz']:,}", _mb(r["matrix_bytes"]),
-            f"{lasso['time']:.2f}", _mb(lasso["peak_rss"] - r["rss_before_matrix"]),
-            lasso["status"], f"{ompr['time']:.2f}",
-            _mb(ompr["peak_rss"] - r["rss_before_matrix"]),
-        ])
+        rows.append(
+            [
+                *size,
+                f"{r['nnz']:,}",
+                _mb(r["matrix_bytes"]),
+                f"{lasso['time']:.2f}",
+                _mb(lasso["peak_rss"] - r["rss_before_matrix"]),
+                lasso["status"],
+                f"{ompr['time']:.2f}",
+                _mb(ompr["peak_rss"] - r["rss_before_matrix"]),
+            ]
+        )
     return [
         "## 4. Growth: solve_group_lasso (lam_max / 10) and group_ompr (k = 10)",
         "",
@@ -161,8 +226,18 @@ def _growth_lines(section) -> list[str]:
         f"excluded). Load average {section['load'][0]} -> {section['load'][1]}.",
         "",
         *markdown_table(
-            ["n", "p", "density", "nnz", "matrix (MB)", "group LASSO (s)",
-             "peak (MB)", "status", "group OMPR (s)", "peak (MB)"],
+            [
+                "n",
+                "p",
+                "density",
+                "nnz",
+                "matrix (MB)",
+                "group LASSO (s)",
+                "peak (MB)",
+                "status",
+                "group OMPR (s)",
+                "peak (MB)",
+            ],
             rows,
         ),
     ]

@@ -108,8 +108,9 @@ def _sapp(X, y, groups, lam, tol):
     from nonconvex_reg import LeastSquares, solve_group_lasso
 
     # A fresh datafit: its constants are computed inside the timed region.
-    return solve_group_lasso(LeastSquares(X, y), groups, lam, tol=tol,
-                             max_iter=500).beta
+    return solve_group_lasso(
+        LeastSquares(X, y), groups, lam, tol=tol, max_iter=500
+    ).beta
 
 
 def _skglm(X, y, groups, lam, tol):
@@ -135,8 +136,13 @@ def _time_to_target(fn, ladder, args, objective, best, repeats):
     for tol in ladder:
         start = time.perf_counter()
         beta = fn(*args, tol)
-        runs.append({"tol": tol, "time": time.perf_counter() - start,
-                     "objective": objective(beta)})
+        runs.append(
+            {
+                "tol": tol,
+                "time": time.perf_counter() - start,
+                "objective": objective(beta),
+            }
+        )
         if (runs[-1]["objective"] - best) / abs(best) <= TARGET:
             break
     final = runs[-1]
@@ -145,8 +151,7 @@ def _time_to_target(fn, ladder, args, objective, best, repeats):
         start = time.perf_counter()
         fn(*args, final["tol"])
         times.append(time.perf_counter() - start)
-    return {**final, "time": statistics.median(times), "times": times,
-            "ladder": runs}
+    return {**final, "time": statistics.median(times), "times": times, "ladder": runs}
 
 
 def lasso_section(scale, progress) -> dict:
@@ -174,17 +179,26 @@ def lasso_section(scale, progress) -> dict:
         for name, (fn, ladder) in _LASSO_SOLVERS.items():
             progress(f"lasso {name} threads={threads or 'default'}")
             with threadpool_limits(threads):
-                row = _time_to_target(fn, ladder, (X, y, groups, lam), objective,
-                                      best, scale.repeats)
+                row = _time_to_target(
+                    fn, ladder, (X, y, groups, lam), objective, best, scale.repeats
+                )
             rows.append({"solver_name": name, "threads": threads or "default", **row})
             best = min(best, row["objective"], *(r["objective"] for r in row["ladder"]))
     for row in rows:
         row["suboptimality"] = (row["objective"] - best) / abs(best) + 1e-10
-    return {"n": n, "p": p, "density": density, "nnz": int(X.nnz), "lam": lam,
-            "lam_ratio": 20, "best_objective": best,
-            "reference_status": reference.status,
-            "reference_support": int(reference.support.size),
-            "rows": rows, "load": [load, _load()]}
+    return {
+        "n": n,
+        "p": p,
+        "density": density,
+        "nnz": int(X.nnz),
+        "lam": lam,
+        "lam_ratio": 20,
+        "best_objective": best,
+        "reference_status": reference.status,
+        "reference_support": int(reference.support.size),
+        "rows": rows,
+        "load": [load, _load()],
+    }
 
 
 def large_section(scale, progress) -> dict:
@@ -193,10 +207,18 @@ def large_section(scale, progress) -> dict:
     n, p, density = scale.large
     progress(f"large n={n} p={p}")
     jobs = [{"task": "group_lasso", "lam_ratio": r} for r in (20, 5)]
-    record = measure({"n": n, "p": p, "density": density, "seed": SEED, "jobs": jobs},
-                     timeout=scale.child_timeout)
-    return {"n": n, "p": p, "density": density, "bar_vectors": BAR_VECTORS,
-            **record, "load": [load, _load()]}
+    record = measure(
+        {"n": n, "p": p, "density": density, "seed": SEED, "jobs": jobs},
+        timeout=scale.child_timeout,
+    )
+    return {
+        "n": n,
+        "p": p,
+        "density": density,
+        "bar_vectors": BAR_VECTORS,
+        **record,
+        "load": [load, _load()],
+    }
 
 
 def ompr_section(scale, progress) -> dict:
@@ -208,17 +230,32 @@ def ompr_section(scale, progress) -> dict:
         spec = {"n": n, "p": width, "density": density, "seed": SEED}
         for threads in (None, 1):
             progress(f"ompr p={width} threads={threads or 'default'}")
-            record = measure({**spec, "jobs": [{"task": "group_ompr", "k": 20}]},
-                             timeout=scale.child_timeout, threads=threads)
-            rows.append({"solver_name": "sapp group_ompr", "p": width,
-                         "threads": threads or "default", **record})
+            record = measure(
+                {**spec, "jobs": [{"task": "group_ompr", "k": 20}]},
+                timeout=scale.child_timeout,
+                threads=threads,
+            )
+            rows.append(
+                {
+                    "solver_name": "sapp group_ompr",
+                    "p": width,
+                    "threads": threads or "default",
+                    **record,
+                }
+            )
         progress(f"abess p={width}")
-        record = measure({**spec, "jobs": [{"task": "abess", "k": 20}]},
-                         timeout=scale.abess_timeout)
-        rows.append({"solver_name": "abess (sparse)", "p": width,
-                     "threads": "abess default (1)", **record})
-    return {"n": n, "density": density, "k": 20, "rows": rows,
-            "load": [load, _load()]}
+        record = measure(
+            {**spec, "jobs": [{"task": "abess", "k": 20}]}, timeout=scale.abess_timeout
+        )
+        rows.append(
+            {
+                "solver_name": "abess (sparse)",
+                "p": width,
+                "threads": "abess default (1)",
+                **record,
+            }
+        )
+    return {"n": n, "density": density, "k": 20, "rows": rows, "load": [load, _load()]}
 
 
 def growth_section(scale, progress) -> dict:
@@ -227,10 +264,14 @@ def growth_section(scale, progress) -> dict:
     rows = []
     for n, p, density in scale.growth:
         progress(f"growth n={n} p={p} density={density:g}")
-        jobs = [{"task": "group_lasso", "lam_ratio": 10},
-                {"task": "group_ompr", "k": 10}]
-        record = measure({"n": n, "p": p, "density": density, "seed": SEED,
-                          "jobs": jobs}, timeout=scale.child_timeout)
+        jobs = [
+            {"task": "group_lasso", "lam_ratio": 10},
+            {"task": "group_ompr", "k": 10},
+        ]
+        record = measure(
+            {"n": n, "p": p, "density": density, "seed": SEED, "jobs": jobs},
+            timeout=scale.child_timeout,
+        )
         rows.append({"n": n, "p": p, "density": density, **record})
     return {"rows": rows, "load": [load, _load()]}
 
@@ -267,9 +308,14 @@ def sparse_benchmark(*, scale=FULL, sections=tuple(SECTIONS), progress=None) -> 
 
     meta = run_metadata(
         ["sapp", "numpy", "scipy", "numba", "skglm", "abess"],
-        seed=SEED, scale=scale.to_dict(), target=TARGET, speed_bar=SPEED_BAR,
-        blas=[{k: info.get(k) for k in ("internal_api", "num_threads")}
-              for info in threadpool_info()],
+        seed=SEED,
+        scale=scale.to_dict(),
+        target=TARGET,
+        speed_bar=SPEED_BAR,
+        blas=[
+            {k: info.get(k) for k in ("internal_api", "num_threads")}
+            for info in threadpool_info()
+        ],
         load_start=_load(),
     )
     record = {"meta": meta}

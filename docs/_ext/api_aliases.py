@@ -107,7 +107,11 @@ class _Aliases:
                 fullname, entry = hit
                 node_id = getattr(entry, "node_id", fullname)
                 return make_refnode(
-                    app.builder, node["refdoc"], entry.docname, node_id, contnode,
+                    app.builder,
+                    node["refdoc"],
+                    entry.docname,
+                    node_id,
+                    contnode,
                     fullname,
                 )
         return None

@@ -132,7 +132,8 @@ def _check(app, exception) -> None:
     ]
     for page in pages_without_images(Path(app.outdir), notebooks):
         logger.warning(
-            f"{page}: a notebook page without a figure", type="site_checks",
+            f"{page}: a notebook page without a figure",
+            type="site_checks",
             subtype="notebook_figures",
         )
 

@@ -98,8 +98,21 @@ class BlockLayout:
 
 
 @numba.njit(cache=True, fastmath=FASTMATH)
-def _epoch(design, columns, outputs, ptr, indices, hessian, coupled, model_grad, shift,
-           beta, lipschitz, lam, ridge):  # pragma: no cover - compiled
+def _epoch(
+    design,
+    columns,
+    outputs,
+    ptr,
+    indices,
+    hessian,
+    coupled,
+    model_grad,
+    shift,
+    beta,
+    lipschitz,
+    lam,
+    ridge,
+):  # pragma: no cover - compiled
     """One cyclic pass over the groups, in place; returns the violation."""
     n_outputs = model_grad.shape[0]
     n_groups = ptr.size - 1
@@ -116,8 +129,9 @@ def _epoch(design, columns, outputs, ptr, indices, hessian, coupled, model_grad,
         squared = 0.0
         for a in range(start, stop):
             c = indices[a]
-            grad = ridge * beta[c] + column_dot(design, columns[c],
-                                                model_grad[outputs[c]])
+            grad = ridge * beta[c] + column_dot(
+                design, columns[c], model_grad[outputs[c]]
+            )
             proposal[a - start] = beta[c] - grad / L
             squared += proposal[a - start] ** 2
         norm = np.sqrt(squared)
@@ -162,9 +176,15 @@ def model_lipschitz(layout, hessian, ridge) -> np.ndarray:
     if np.all(hessian == scale * np.eye(hessian.shape[1])):
         # Isotropic case: no Gram matrix to form.
         return scale * layout.squared_norms + ridge
-    top = weighted_group_gram_tops(layout.design, layout.n_samples, layout.columns,
-                                   layout.outputs, layout.ptr, layout.indices,
-                                   _samples_last(hessian))
+    top = weighted_group_gram_tops(
+        layout.design,
+        layout.n_samples,
+        layout.columns,
+        layout.outputs,
+        layout.ptr,
+        layout.indices,
+        _samples_last(hessian),
+    )
     return np.maximum(top, 0.0) + ridge
 
 
@@ -173,8 +193,7 @@ def _samples_last(array):
     return np.ascontiguousarray(np.moveaxis(array, 0, -1), dtype=np.float64)
 
 
-def minimize_model(layout, beta, grad, hessian, lipschitz, lam, ridge, tol,
-                   max_epochs):
+def minimize_model(layout, beta, grad, hessian, lipschitz, lam, ridge, tol, max_epochs):
     """Minimize the model M of the module docstring by BCD with Anderson steps.
 
     Parameters
@@ -221,9 +240,21 @@ def minimize_model(layout, beta, grad, hessian, lipschitz, lam, ridge, tol,
     history = [(beta.copy(), shift_t.copy())]
     best, best_epoch, epoch = np.inf, 0, 0
     for epoch in range(1, max_epochs + 1):
-        violation = _epoch(layout.design, layout.columns, layout.outputs, layout.ptr,
-                           layout.indices, hessian_t, coupled, model_grad_t, shift_t,
-                           beta, lipschitz, lam, ridge)
+        violation = _epoch(
+            layout.design,
+            layout.columns,
+            layout.outputs,
+            layout.ptr,
+            layout.indices,
+            hessian_t,
+            coupled,
+            model_grad_t,
+            shift_t,
+            beta,
+            lipschitz,
+            lam,
+            ridge,
+        )
         if violation < best:
             best, best_epoch = violation, epoch
         if violation <= tol or epoch - best_epoch >= _STALL_EPOCHS:

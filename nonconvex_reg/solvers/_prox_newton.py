@@ -49,8 +49,17 @@ _ROUNDING = 1e-14
 _VIOLATION_FLOOR = 1e-13
 
 
-def solve_prox_newton(datafit, layout, lam, beta, target_gap, max_epochs, *,
-                      forcing=_FORCING, max_steps=None):
+def solve_prox_newton(
+    datafit,
+    layout,
+    lam,
+    beta,
+    target_gap,
+    max_epochs,
+    *,
+    forcing=_FORCING,
+    max_steps=None,
+):
     """Prox-Newton iterations from ``beta`` until the duality gap is at most target.
 
     Parameters
@@ -92,11 +101,19 @@ def solve_prox_newton(datafit, layout, lam, beta, target_gap, max_epochs, *,
         grad = -datafit.dual_point_from_predictor(z).reshape(z.shape[0], -1)
         hessian = datafit.hessian_blocks_from_predictor(z)
         lipschitz = model_lipschitz(layout, hessian, ridge)
-        kkt = kkt_residual(pd.gradient, beta, pd.norms, groups, GroupLassoPenalty(),
-                           lam)
+        kkt = kkt_residual(
+            pd.gradient, beta, pd.norms, groups, GroupLassoPenalty(), lam
+        )
         tol = max(forcing * kkt.max(), _VIOLATION_FLOOR * lam)
         candidate, shift, epochs = minimize_model(
-            layout, beta, grad, hessian, lipschitz, lam, ridge, tol,
+            layout,
+            beta,
+            grad,
+            hessian,
+            lipschitz,
+            lam,
+            ridge,
+            tol,
             max_epochs - n_epochs,
         )
         n_epochs += max(epochs, 1)
@@ -122,9 +139,16 @@ def _penalty_change(groups, beta, direction, t):
     ordered = ((2.0 * beta + moved) * moved)[groups.indices]
     numerator = np.add.reduceat(ordered, groups.ptr[:-1])
     denominator = groups.norms(beta + moved) + groups.norms(beta)
-    return float(np.sum(np.divide(numerator, denominator,
-                                  out=np.zeros_like(numerator),
-                                  where=denominator > 0)))
+    return float(
+        np.sum(
+            np.divide(
+                numerator,
+                denominator,
+                out=np.zeros_like(numerator),
+                where=denominator > 0,
+            )
+        )
+    )
 
 
 def _armijo_step(datafit, groups, lam, beta, direction, z, shift, gradient):

@@ -203,8 +203,16 @@ def solve_group_lasso(
             # The polish may at most double the work done.
             spent = sum(n_inner for _, n_inner in ws_history)
             budget = min(max_inner_iter, max(spent, _POLISH_MIN_EPOCHS))
-            certificate = _polish(datafit, groups, lam, certificate, squared_norms,
-                                  budget, current_tol, ws_history)
+            certificate = _polish(
+                datafit,
+                groups,
+                lam,
+                certificate,
+                squared_norms,
+                budget,
+                current_tol,
+                ws_history,
+            )
             return _finish(groups, lam, certificate, status, outer, start, ws_history)
         support = pd.norms > 0
         score = (lam - pd.dual_norms) / np.maximum(operator_norms, 1e-300)
@@ -233,8 +241,9 @@ def solve_group_lasso(
     return _finish(groups, lam, certificate, "max_iter", max_iter, start, ws_history)
 
 
-def _polish(datafit, groups, lam, certificate, squared_norms, max_epochs, tol,
-            ws_history):
+def _polish(
+    datafit, groups, lam, certificate, squared_norms, max_epochs, tol, ws_history
+):
     """One prox-Newton step on the groups not certified zero, its model solved tightly.
 
     The certificate speaks of the optimum, so it still holds at the new point,
@@ -250,8 +259,14 @@ def _polish(datafit, groups, lam, certificate, squared_norms, max_epochs, tol,
     layout = BlockLayout(sub_datafit, sub_groups, squared_norms[kept])
     # No gap target (a computed gap of 0 is no proof of a KKT residual of 0).
     sub_beta, n_inner, _ = solve_prox_newton(
-        sub_datafit, layout, lam, certificate.beta[coords], -np.inf, max_epochs,
-        forcing=_POLISH_FORCING, max_steps=1,
+        sub_datafit,
+        layout,
+        lam,
+        certificate.beta[coords],
+        -np.inf,
+        max_epochs,
+        forcing=_POLISH_FORCING,
+        max_steps=1,
     )
     ws_history.append((int(kept.size), int(n_inner)))
     polished = np.zeros_like(certificate.beta)

@@ -208,8 +208,9 @@ def _steepest_at_zero(gradient, groups, penalty):
     return gradient * groups.expand(np.arange(groups.n_groups) == best)
 
 
-def _inverse_form_descent(datafit, groups, penalty, lam, beta, lipschitz, converged,
-                          max_iter):
+def _inverse_form_descent(
+    datafit, groups, penalty, lam, beta, lipschitz, converged, max_iter
+):
     """Monotone linearize-and-prox descent on objective (1), Anderson-accelerated."""
     state = {"step": 1.0 / lipschitz}
 

@@ -31,7 +31,9 @@ def test_the_lasso_section_times_both_solvers_at_the_same_objective(record):
     section = record[0]["lasso"]
     rows = section["rows"]
     assert [(r["solver_name"], r["threads"]) for r in rows] == [
-        ("sapp", "default"), ("skglm GroupBCD", "default"), ("sapp", 1),
+        ("sapp", "default"),
+        ("skglm GroupBCD", "default"),
+        ("sapp", 1),
         ("skglm GroupBCD", 1),
     ]
     for row in rows:
@@ -55,7 +57,9 @@ def test_the_large_section_reports_memory_against_the_bar(record):
 def test_the_ompr_section_compares_losses_with_abess(record):
     rows = record[0]["ompr"]["rows"]
     assert [r["solver_name"] for r in rows] == [
-        "sapp group_ompr", "sapp group_ompr", "abess (sparse)",
+        "sapp group_ompr",
+        "sapp group_ompr",
+        "abess (sparse)",
     ]
     losses = [r["jobs"][0]["loss"] for r in rows]
     # The same search with default and with one BLAS thread.
@@ -68,16 +72,25 @@ def test_growth_and_report(record):
     (row,) = result["growth"]["rows"]
     assert [job["task"] for job in row["jobs"]] == ["group_lasso", "group_ompr"]
     text = sparse_markdown(result)
-    for heading in ("## 1. Group LASSO", "## 2. Large problem", "## 3. Group OMPR",
-                    "## 4. Growth"):
+    for heading in (
+        "## 1. Group LASSO",
+        "## 2. Large problem",
+        "## 3. Group OMPR",
+        "## 4. Growth",
+    ):
         assert heading in text
     assert "lasso sapp threads=default" in labels
     assert result["meta"]["load_start"] and result["meta"]["load_end"]
 
 
 def test_a_child_that_runs_out_of_time_is_reported():
-    spec = {"n": 300, "p": 3000, "density": 1e-2, "seed": 0,
-            "jobs": [{"task": "group_ompr", "k": 3}]}
+    spec = {
+        "n": 300,
+        "p": 3000,
+        "density": 1e-2,
+        "seed": 0,
+        "jobs": [{"task": "group_ompr", "k": 3}],
+    }
     assert measure(spec, timeout=0.01) == {"error": "timeout after 0.01 s"}
 
 

@@ -15,8 +15,12 @@ def bench_pages(docs_ext):
 def test_plots_go_to_the_report_with_the_longest_name(bench_pages):
     owned = bench_pages.plots_by_report(
         ["pruning", "pruning_quick", "demo", "omp"],
-        ["pruning_criteo.png", "pruning_quick_criteo.png", "demo_mnist1d.png",
-         "pruning.png"],
+        [
+            "pruning_criteo.png",
+            "pruning_quick_criteo.png",
+            "demo_mnist1d.png",
+            "pruning.png",
+        ],
     )
     assert owned == {
         "demo": ["demo_mnist1d.png"],

@@ -14,19 +14,27 @@ def _page(path, body):
 
 
 def test_a_site_whose_links_resolve_passes(tmp_path, site_checks):
-    _page(tmp_path / "index.html", '<a href="api/omp.html#omp.group_omp">x</a>'
-          '<a href="https://example.org/missing">external</a><a href="#top">top</a>'
-          '<span id="top"></span><img src="_images/plot.png">')
-    _page(tmp_path / "api" / "omp.html", '<dt id="omp.group_omp"></dt>'
-          '<a href="../index.html">home</a>')
+    _page(
+        tmp_path / "index.html",
+        '<a href="api/omp.html#omp.group_omp">x</a>'
+        '<a href="https://example.org/missing">external</a><a href="#top">top</a>'
+        '<span id="top"></span><img src="_images/plot.png">',
+    )
+    _page(
+        tmp_path / "api" / "omp.html",
+        '<dt id="omp.group_omp"></dt><a href="../index.html">home</a>',
+    )
     (tmp_path / "_images").mkdir()
     (tmp_path / "_images" / "plot.png").write_bytes(b"png")
     assert site_checks.broken_links(tmp_path) == []
 
 
 def test_missing_files_and_anchors_are_reported(tmp_path, site_checks):
-    _page(tmp_path / "index.html", '<a href="api/gone.html">x</a>'
-          '<a href="api/omp.html#nowhere">y</a><img src="_images/gone.png">')
+    _page(
+        tmp_path / "index.html",
+        '<a href="api/gone.html">x</a>'
+        '<a href="api/omp.html#nowhere">y</a><img src="_images/gone.png">',
+    )
     _page(tmp_path / "api" / "omp.html", '<dt id="omp.group_omp"></dt>')
     found = {(b.page, b.url, b.reason) for b in site_checks.broken_links(tmp_path)}
     assert found == {

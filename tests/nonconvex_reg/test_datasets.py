@@ -153,8 +153,9 @@ def test_unknown_kind_lists_the_valid_ones():
 def test_sparse_designs_and_their_dense_twins():
     # Issue 18: one seed, two storages of the same values.
     dense = make_problem("logistic", n_samples=80, n_groups=5, density=0.25, seed=3)
-    sparse = make_problem("logistic", n_samples=80, n_groups=5, density=0.25,
-                          sparse=True, seed=3)
+    sparse = make_problem(
+        "logistic", n_samples=80, n_groups=5, density=0.25, sparse=True, seed=3
+    )
     assert sp.issparse(sparse.datafit.X) and not sp.issparse(dense.datafit.X)
     np.testing.assert_array_equal(sparse.datafit.X.toarray(), dense.datafit.X)
     np.testing.assert_array_equal(sparse.datafit.y, dense.datafit.y)

@@ -114,23 +114,25 @@ def test_float32_products_accumulate_in_float64():
 def test_columns_norms_and_grams_match_the_dense_ones(sparse_X):
     dense = sparse_X.toarray()
     cols = np.array([4, 0, 7])
-    np.testing.assert_array_equal(take_columns(sparse_X, cols).toarray(),
-                                  dense[:, cols])
-    np.testing.assert_allclose(column_squared_norms(sparse_X),
-                               (dense**2).sum(axis=0), rtol=1e-13)
+    np.testing.assert_array_equal(
+        take_columns(sparse_X, cols).toarray(), dense[:, cols]
+    )
+    np.testing.assert_allclose(
+        column_squared_norms(sparse_X), (dense**2).sum(axis=0), rtol=1e-13
+    )
     weights = np.random.default_rng(1).random(60)
     for A, B in [(sparse_X, None), (sparse_X, dense), (dense, sparse_X)]:
         expected = dense.T @ (dense * weights[:, None])
-        np.testing.assert_allclose(gram(A, B, weights), expected, rtol=1e-12,
-                                   atol=1e-12)
+        np.testing.assert_allclose(
+            gram(A, B, weights), expected, rtol=1e-12, atol=1e-12
+        )
 
 
 # ------------------------------------------------------------ spectral norms
 def test_squared_spectral_norm_exact_path(sparse_X):
     exact = np.linalg.norm(sparse_X.toarray(), 2) ** 2
     assert squared_spectral_norm(sparse_X) == pytest.approx(exact, rel=1e-12)
-    assert squared_spectral_norm(sparse_X.T.tocsc()) == pytest.approx(exact,
-                                                                       rel=1e-12)
+    assert squared_spectral_norm(sparse_X.T.tocsc()) == pytest.approx(exact, rel=1e-12)
 
 
 def test_squared_spectral_norm_lanczos_path_is_a_tight_upper_bound(monkeypatch):
@@ -147,18 +149,22 @@ def test_column_set_norms_match_the_dense_ones(sparse_X, monkeypatch):
     counts = np.array([1, 2, 3, 5])
     dense = sparse_X.toarray()
     offsets = np.cumsum(counts) - counts
-    expected = [np.linalg.norm(dense[:, columns[o:o + c]], 2) ** 2
-                for o, c in zip(offsets, counts, strict=True)]
+    expected = [
+        np.linalg.norm(dense[:, columns[o : o + c]], 2) ** 2
+        for o, c in zip(offsets, counts, strict=True)
+    ]
     singles = column_squared_norms(sparse_X)
     for X in (sparse_X, dense):
         np.testing.assert_allclose(
-            column_set_squared_norms(X, columns, counts, singles), expected,
+            column_set_squared_norms(X, columns, counts, singles),
+            expected,
             rtol=1e-12,
         )
     # Sets above EXACT_GRAM_COLUMNS go through Lanczos one at a time.
     monkeypatch.setattr(design, "EXACT_GRAM_COLUMNS", 2)
     np.testing.assert_allclose(
-        column_set_squared_norms(sparse_X, columns, counts, singles), expected,
+        column_set_squared_norms(sparse_X, columns, counts, singles),
+        expected,
         rtol=1e-9,
     )
 

@@ -204,8 +204,11 @@ def test_the_decorator_advertises_n_threads_last_and_refuses_a_second_one():
 def test_no_numba_kernel_is_parallel():
     # The limit covers BLAS only: a parallel kernel would need numba's threads too.
     root = Path(__file__).resolve().parents[2]
-    sources = [p for package in ("nonconvex_reg", "omp")
-               for p in sorted((root / package).rglob("*.py"))]
+    sources = [
+        p
+        for package in ("nonconvex_reg", "omp")
+        for p in sorted((root / package).rglob("*.py"))
+    ]
     assert any("numba.njit" in p.read_text() for p in sources)
     parallel = re.compile(r"jit\([^)]*parallel\s*=\s*True|prange\(")
     assert not [p.name for p in sources if parallel.search(p.read_text())]

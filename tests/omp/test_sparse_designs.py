@@ -61,8 +61,9 @@ def test_estimators_take_sparse_X():
         theirs = Estimator(groups=3, n_groups=2, fit_intercept=False).fit(dense, y)
         np.testing.assert_array_equal(ours.support_, theirs.support_)
         np.testing.assert_allclose(ours.coef_, theirs.coef_, atol=1e-10)
-        np.testing.assert_allclose(ours.predict(X.tocsr()), theirs.predict(dense),
-                                   atol=1e-10)
+        np.testing.assert_allclose(
+            ours.predict(X.tocsr()), theirs.predict(dense), atol=1e-10
+        )
         with pytest.raises(ValueError, match="`X` is sparse and `fit_intercept"):
             Estimator(groups=3, n_groups=2).fit(X, y)
     labels = (y > np.median(y)).astype(int) + (y > np.quantile(y, 0.8))
@@ -70,8 +71,9 @@ def test_estimators_take_sparse_X():
         ours = GroupOMPRClassifier(groups=3, n_groups=2).fit(X.tocsr(), target)
         theirs = GroupOMPRClassifier(groups=3, n_groups=2).fit(dense, target)
         np.testing.assert_array_equal(ours.support_, theirs.support_)
-        np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(dense),
-                                   atol=1e-8)
+        np.testing.assert_allclose(
+            ours.predict_proba(X), theirs.predict_proba(dense), atol=1e-8
+        )
 
 
 def test_large_sparse_calls_never_densify():

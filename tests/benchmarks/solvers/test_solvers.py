@@ -223,13 +223,30 @@ def test_median_speed_ratio_is_issue_17s_bar_over_full_size_datasets():
     for i, (ours, theirs) in enumerate([(0.1, 0.5), (0.1, 0.2), (0.1, 0.4), (1, 9)]):
         name = f"group_lasso[{i}]"
         size = (n, p) if i < 3 else (200, 1000)  # the last one is not full size
-        datasets.append({"dataset_name": name, "section": "group_lasso", "f_star": 1.0,
-                         "n_samples": size[0], "n_features": size[1]})
+        datasets.append(
+            {
+                "dataset_name": name,
+                "section": "group_lasso",
+                "f_star": 1.0,
+                "n_samples": size[0],
+                "n_features": size[1],
+            }
+        )
         rows += [
-            {"solver_name": "sapp solve_group_lasso", "dataset_name": name,
-             "time": ours, "time_1thread": ours / 2, "suboptimality": 0.0},
-            {"solver_name": peer, "dataset_name": name, "time": theirs,
-             "time_1thread": theirs, "suboptimality": 0.0},
+            {
+                "solver_name": "sapp solve_group_lasso",
+                "dataset_name": name,
+                "time": ours,
+                "time_1thread": ours / 2,
+                "suboptimality": 0.0,
+            },
+            {
+                "solver_name": peer,
+                "dataset_name": name,
+                "time": theirs,
+                "time_1thread": theirs,
+                "suboptimality": 0.0,
+            },
         ]
     record = {"meta": {}, "datasets": datasets, "rows": rows}
     found = solvers_report.median_speed_ratio(record)

@@ -33,8 +33,10 @@ def test_sparse_and_dense_datafits_agree(twins):
     theta = f.dual_point_from_predictor(z_dense)
     close(g.transpose_product(theta), f.transpose_product(theta))
     close(g.dual_value(theta), f.dual_value(theta))
-    close(g.hessian_blocks_from_predictor(z_sparse),
-          f.hessian_blocks_from_predictor(z_dense))
+    close(
+        g.hessian_blocks_from_predictor(z_sparse),
+        f.hessian_blocks_from_predictor(z_dense),
+    )
     close(g.lipschitz(), f.lipschitz())
     close(g.lipschitz_group(dense.groups), f.lipschitz_group(dense.groups))
     close(g.group_operator_norms(dense.groups), f.group_operator_norms(dense.groups))
@@ -69,17 +71,21 @@ def test_float32_designs_stay_float32_and_match_float64_values():
     rounded = X32.astype(np.float64)
     rng = np.random.default_rng(5)
     y, labels = rng.standard_normal(80), rng.integers(0, 3, 80)
-    for f32, f64, f_exact in zip(_datafits(X32, y, labels),
-                                 _datafits(rounded, y, labels),
-                                 _datafits(X64, y, labels), strict=True):
+    for f32, f64, f_exact in zip(
+        _datafits(X32, y, labels),
+        _datafits(rounded, y, labels),
+        _datafits(X64, y, labels),
+        strict=True,
+    ):
         assert f32.X.dtype == np.float32
         beta = rng.standard_normal(f32.n_features)
         close(f32.value(beta), f64.value(beta))
         close(f32.gradient(beta), f64.gradient(beta))
         close(f32.lipschitz(), f64.lipschitz())
         assert f32.value(beta) == pytest.approx(f_exact.value(beta), rel=1e-6)
-        np.testing.assert_allclose(f32.gradient(beta), f_exact.gradient(beta),
-                                   rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            f32.gradient(beta), f_exact.gradient(beta), rtol=1e-5, atol=1e-6
+        )
 
 
 def test_sparse_designs_are_not_copied_and_restrictions_stay_sparse():

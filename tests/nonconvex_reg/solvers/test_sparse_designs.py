@@ -47,10 +47,12 @@ def test_penalized_agrees_on_sparse_designs(twins):
     dense, sparse = twins
     lam = 0.3 * tau(dense.datafit, dense.groups)
     for form in ("sum", "inverse"):
-        ours = solve_penalized(sparse.datafit, sparse.groups, LqPenalty(0.5), lam,
-                               form=form)
-        theirs = solve_penalized(dense.datafit, dense.groups, LqPenalty(0.5), lam,
-                                 form=form)
+        ours = solve_penalized(
+            sparse.datafit, sparse.groups, LqPenalty(0.5), lam, form=form
+        )
+        theirs = solve_penalized(
+            dense.datafit, dense.groups, LqPenalty(0.5), lam, form=form
+        )
         assert ours.objective == pytest.approx(theirs.objective, rel=1e-10)
         np.testing.assert_array_equal(ours.support, theirs.support)
 
@@ -63,8 +65,10 @@ def test_float32_design_solves_to_the_float64_objective():
     groups = Groups.equal(600, 5)
     f32, f64 = LeastSquares(X32, y), LeastSquares(X32.astype(np.float64), y)
     lam = 0.1 * tau(f64, groups)
-    ours, theirs = solve_group_lasso(f32, groups, lam), solve_group_lasso(f64, groups,
-                                                                          lam)
+    ours, theirs = (
+        solve_group_lasso(f32, groups, lam),
+        solve_group_lasso(f64, groups, lam),
+    )
     assert f32.X.dtype == np.float32
     assert ours.status == theirs.status
     assert ours.objective == pytest.approx(theirs.objective, rel=1e-10)
