@@ -24,8 +24,9 @@ the dataclass's fields (plain numbers), so it checkpoints and resumes exactly.
 Weight decay comes from the optimizer's defaults, so a parameter group added
 later inherits it: SA++'s attention logits (the pruner's own group) are decayed
 too, as Appendix C.1 (trick 2) asks, unless the pruner is given
-``logit_weight_decay``; their learning rate is the optimizer's unless it is given
-``logit_lr`` or ``logit_lr_multiplier``. Build the optimizer, then the pruner,
+``logit_weight_decay``; their learning rate is a multiple of the optimizer's
+(``SequentialAttentionPP.DEFAULT_LOGIT_LR_MULTIPLIER`` unless the pruner is
+given ``logit_lr`` or ``logit_lr_multiplier``). Build the optimizer, then the pruner,
 then the scheduler (which records every group's initial learning rate, the
 logits' included, and scales every group by the same factor).
 """

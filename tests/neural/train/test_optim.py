@@ -83,8 +83,10 @@ def test_scheduler_covers_the_sapp_logits_group_and_weight_decay_reaches_it():
     scheduler = build_scheduler(
         optimizer, "warmup_cosine", total_steps=20, warmup_steps=4
     )
+    # the logits' rate is the default multiple of the weights', warmed up alike
+    multiplier = neural.pruning.SequentialAttentionPP.DEFAULT_LOGIT_LR_MULTIPLIER
     assert _lrs(optimizer, scheduler, 4, group=-1) == pytest.approx(
-        [0.1, 0.2, 0.3, 0.4]
+        [multiplier * lr for lr in (0.1, 0.2, 0.3, 0.4)]
     )
 
 
