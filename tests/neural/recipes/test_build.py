@@ -86,7 +86,7 @@ def test_logit_options_reach_the_logits_parameter_group():
     logits = optimizer.param_groups[-1]
     assert logits["params"] == [m.logits for m in pruner.masks]
     assert logits["lr"] == pytest.approx(100.0 * 5e-3)
-    assert logits["weight_decay"] == 0.0 and pruner.reenter == "keep"
+    assert logits["weight_decay"] == 1e-4 and pruner.reenter == "keep"
 
 
 def test_example_inputs_follow_the_recipe():
