@@ -300,17 +300,7 @@ def ablation_benchmark(
         rows = runs.run_cells(cells, jobs, progress)
     return {
         **run_metadata(_PACKAGES, jobs=jobs, factors=list(factors)),
-        "grids": [
-            {
-                "task": g.task,
-                "blocks": list(g.blocks),
-                "sparsities": list(g.sparsities),
-                "seeds": list(g.seeds),
-                "quick_recipe": g.quick or g.task == "criteo",
-                "steps": g.steps,
-            }
-            for g in grids
-        ],
+        "grids": [g.to_dict() for g in grids],
         "tasks": tasks,
         "variants": [
             {
@@ -481,7 +471,7 @@ def write_ablation_results(record: dict, folder, stem: str) -> list[Path]:
 
 def add_arguments(parser) -> None:
     """The options of ``sapp bench ablation``."""
-    from neural import cli_types
+    from .pruning.cli import add_seed_and_job_arguments
 
     parser.add_argument(
         "--quick",
@@ -496,19 +486,7 @@ def add_arguments(parser) -> None:
         metavar="FACTOR",
         help=f"only these factors (default all: {', '.join(FACTORS)})",
     )
-    parser.add_argument(
-        "--seeds",
-        type=cli_types.positive_int,
-        default=3,
-        metavar="N",
-        help="seeds 0..N-1 per variant (default 3)",
-    )
-    parser.add_argument(
-        "--jobs",
-        type=cli_types.positive_int,
-        default=2,
-        help="worker processes, one torch thread each (default 2)",
-    )
+    add_seed_and_job_arguments(parser, "seeds 0..N-1 per variant (default 3)")
     add_output_arguments(parser, "ablation.{json,md,png}")
 
 

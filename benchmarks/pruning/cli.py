@@ -19,7 +19,24 @@ from . import runs
 from .compare import compare_records, comparison_markdown
 from .report import pruning_markdown, write_pruning_results
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["add_arguments", "add_seed_and_job_arguments", "run"]
+
+
+def add_seed_and_job_arguments(parser, seeds_help: str) -> None:
+    """``--seeds N`` (default 3) and ``--jobs`` (default 2), for every cell runner."""
+    parser.add_argument(
+        "--seeds",
+        type=cli_types.positive_int,
+        default=3,
+        metavar="N",
+        help=seeds_help,
+    )
+    parser.add_argument(
+        "--jobs",
+        type=cli_types.positive_int,
+        default=2,
+        help="worker processes, one torch thread each (default 2)",
+    )
 
 
 def add_arguments(parser) -> None:
@@ -50,19 +67,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--methods", nargs="+", choices=runs.METHODS, default=list(runs.METHODS)
     )
-    parser.add_argument(
-        "--seeds",
-        type=cli_types.positive_int,
-        default=3,
-        metavar="N",
-        help="seeds 0..N-1 per cell (default 3)",
-    )
-    parser.add_argument(
-        "--jobs",
-        type=cli_types.positive_int,
-        default=2,
-        help="worker processes, one torch thread each (default 2)",
-    )
+    add_seed_and_job_arguments(parser, "seeds 0..N-1 per cell (default 3)")
     parser.add_argument(
         "--compare",
         type=Path,

@@ -152,6 +152,17 @@ class PruningGrid:
         name = f"{self.task}_{_VARIANTS.get(method, (method,))[0]}"
         return f"{name}:quick" if self.quick or self.task == "criteo" else name
 
+    def to_dict(self) -> dict:
+        """The grid as a results record stores it (its overrides left out)."""
+        return {
+            "task": self.task,
+            "blocks": list(self.blocks),
+            "sparsities": list(self.sparsities),
+            "seeds": list(self.seeds),
+            "quick_recipe": self.quick or self.task == "criteo",
+            "steps": self.steps,
+        }
+
 
 #: Criteo cells train on batches of 512 (the quick recipe's 1024 halved: 4 epochs
 #: of the 50 000 rows in 400 steps), so that a cell takes about 10 s on one core.
@@ -455,17 +466,7 @@ def pruning_benchmark(
                 data_root, planted, tasks["criteo"] = prepare_criteo(grid, folder)
             cells += _cells(grid, methods, data_root, planted)
         rows = run_cells(cells, jobs, progress)
-    grid_records = [
-        {
-            "task": g.task,
-            "blocks": list(g.blocks),
-            "sparsities": list(g.sparsities),
-            "seeds": list(g.seeds),
-            "quick_recipe": g.quick or g.task == "criteo",
-            "steps": g.steps,
-        }
-        for g in grids
-    ]
+    grid_records = [g.to_dict() for g in grids]
     return {
         **run_metadata(_PACKAGES, jobs=jobs, methods=list(methods)),
         "grids": grid_records,

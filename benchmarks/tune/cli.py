@@ -20,7 +20,7 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(parser) -> None:
     """The options of ``sapp bench tune``."""
-    from neural import cli_types
+    from ..pruning.cli import add_seed_and_job_arguments
 
     parser.add_argument(
         "--quick",
@@ -53,18 +53,8 @@ def add_arguments(parser) -> None:
         help="share of the training split held out for selection, in (0, 1) "
         "(default 0.2)",
     )
-    parser.add_argument(
-        "--seeds",
-        type=cli_types.positive_int,
-        default=3,
-        metavar="N",
-        help="seeds 0..N-1 of the final runs; seed 0 selects (default 3)",
-    )
-    parser.add_argument(
-        "--jobs",
-        type=cli_types.positive_int,
-        default=2,
-        help="worker processes, one torch thread each (default 2)",
+    add_seed_and_job_arguments(
+        parser, "seeds 0..N-1 of the final runs; seed 0 selects (default 3)"
     )
     add_output_arguments(parser, "tune.{json,md}")
 

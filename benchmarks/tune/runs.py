@@ -246,17 +246,7 @@ def tune_benchmark(
             budget=budget,
             val_fraction=val_fraction,
         ),
-        "grids": [
-            {
-                "task": g.task,
-                "blocks": list(g.blocks),
-                "sparsities": list(g.sparsities),
-                "seeds": list(g.seeds),
-                "quick_recipe": g.quick or g.task == "criteo",
-                "steps": g.steps,
-            }
-            for g in grids
-        ],
+        "grids": [g.to_dict() for g in grids],
         "tasks": tasks,
         "recipe_lr": {
             g.task: pruning_runs.cell_recipe(
