@@ -33,7 +33,6 @@ extensions = [
 root_doc = "index"
 exclude_patterns = [
     "README.md",
-    "_readme_landing.md",
     "_build",
     "**.ipynb_checkpoints",
 ]
