@@ -15,7 +15,7 @@ module provides them for both storages, so that a design is never densified:
   doubles the memory of the design while the caller keeps its own (stated
   here and in the datafits' Notes, no warning: it is the expected way in).
   A float32 design stays float32: every product accumulates in float64
-  (:mod:`nonconvex_reg._design_kernels`), so the results are those of the
+  (``nonconvex_reg._design_kernels``), so the results are those of the
   float64 matrix with the same stored values up to the rounding of the sums,
   about ``1e-16 * nnz(column)`` relative (the tests check 1e-10).
 
@@ -161,7 +161,7 @@ def nbytes(X) -> int:
 
 
 def kernel_design(X) -> tuple:
-    """The design as the kernels of :mod:`._design_kernels` read it."""
+    """The design as the kernels of ``nonconvex_reg._design_kernels`` read it."""
     if sp.issparse(X):
         return (X.data, X.indices, X.indptr)
     return (np.ascontiguousarray(X.T, dtype=np.float64),)

@@ -8,7 +8,7 @@ fraction kept). Exporting stores those layers in torch BSR form
 Sparse storage does not pay everywhere: at low sparsity or on tiny layers the
 dense kernel wins. With ``policy="measure"`` each layer is timed dense and
 block-sparse on its own input shape, at the batch size the caller names, the
-two forms interleaved in rounds (:func:`neural.export.timing.interleaved_ms`);
+two forms interleaved in rounds (``neural.export.timing.interleaved_ms``);
 the layer goes block-sparse when the median of the per-round speedups clears
 ``min_speedup`` by a relative ``margin``, so that timing noise near the bar
 does not flip decisions from one export to the next. The report says which and
