@@ -51,9 +51,7 @@ def test_the_readme_cites_reports():
     assert len(_cited_bullets()) >= 3
 
 
-@pytest.mark.parametrize(
-    "bullet, reports", _cited_bullets(), ids=lambda v: str(v)[:40]
-)
+@pytest.mark.parametrize("bullet, reports", _cited_bullets(), ids=lambda v: str(v)[:40])
 def test_figures_of_a_bullet_are_in_its_reports(bullet, reports):
     texts = [(ROOT / report).read_text(encoding="utf-8") for report in reports]
     missing = [
