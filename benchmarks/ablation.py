@@ -58,7 +58,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from nonconvex_reg.validation import check_int
+from nonconvex_reg.validation import check_int, check_subset
 
 from .pruning import report as pruning_report
 from .pruning import runs
@@ -255,13 +255,7 @@ def ablation_benchmark(
     ValueError
         On an unknown or empty ``factors``, or ``jobs < 1``.
     """
-    factors = tuple(factors)
-    unknown = sorted(set(factors) - set(FACTORS))
-    if unknown or not factors:
-        raise ValueError(
-            f"`factors` must be a non-empty subset of {list(FACTORS)}; got "
-            f"{list(factors)}."
-        )
+    factors = check_subset(factors, "factors", FACTORS)
     jobs = check_int(jobs, "jobs", low=1)
     grids = list(grids)
     plan = []  # (grid, block, sparsity, variants)

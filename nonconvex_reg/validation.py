@@ -17,6 +17,7 @@ __all__ = [
     "check_choice",
     "check_int",
     "check_scalar",
+    "check_subset",
 ]
 
 
@@ -175,3 +176,19 @@ def check_choice(value, name: str, choices) -> str:
     if value not in choices:
         raise ValueError(f"`{name}` must be one of {choices}; got {_short(value)}.")
     return value
+
+
+def check_subset(values, name: str, choices) -> tuple:
+    """Return ``values`` as a tuple if it is a non-empty subset of ``choices``.
+
+    Raises
+    ------
+    ValueError
+        If ``values`` is empty or holds anything not among ``choices``.
+    """
+    values, choices = tuple(values), list(choices)
+    if not values or any(v not in choices for v in values):
+        raise ValueError(
+            f"`{name}` must be a non-empty subset of {choices}; got {list(values)}."
+        )
+    return values

@@ -68,7 +68,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nonconvex_reg.validation import check_int
+from nonconvex_reg.validation import check_int, check_subset
 
 from ..results import run_metadata
 from .holdout import holdout_split
@@ -441,12 +441,7 @@ def pruning_benchmark(
         Run metadata, ``grids``, ``tasks`` (per-task facts such as the planted
         features and the Bayes log-loss) and ``rows`` (one per trained model).
     """
-    methods = tuple(methods)
-    unknown = sorted(set(methods) - set(METHODS))
-    if unknown or not methods:
-        raise ValueError(
-            f"`methods` must be a non-empty subset of {METHODS}; got {methods!r}."
-        )
+    methods = check_subset(methods, "methods", METHODS)
     jobs = check_int(jobs, "jobs", low=1)
     grids = list(grids)
     if not grids or not all(isinstance(g, PruningGrid) for g in grids):

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import tempfile
 
-from nonconvex_reg.validation import check_int, check_scalar
+from nonconvex_reg.validation import check_int, check_scalar, check_subset
 
 from ..pruning import report as pruning_report
 from ..pruning import runs as pruning_runs
@@ -74,13 +74,7 @@ def tune_grids(mode: str, seeds=(0, 1, 2)) -> list[pruning_runs.PruningGrid]:
 
 
 def _check(methods, budget, val_fraction, grids) -> tuple:
-    methods = tuple(methods)
-    unknown = sorted(set(methods) - set(TUNE_METHODS))
-    if unknown or not methods:
-        raise ValueError(
-            f"`methods` must be a non-empty subset of {list(TUNE_METHODS)}; got "
-            f"{list(methods)}."
-        )
+    methods = check_subset(methods, "methods", TUNE_METHODS)
     budget = check_int(budget, "budget", low=1)
     val_fraction = check_scalar(
         val_fraction,

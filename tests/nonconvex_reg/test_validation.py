@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from nonconvex_reg.validation import check_array, check_choice, check_int, check_scalar
+from nonconvex_reg.validation import (
+    check_array,
+    check_choice,
+    check_int,
+    check_scalar,
+    check_subset,
+)
 
 
 def test_check_scalar_names_argument_and_range():
@@ -37,3 +43,10 @@ def test_check_array_never_coerces_silently():
 def test_check_choice_lists_valid_options():
     with pytest.raises(ValueError, match=r"\('sum', 'inverse'\)"):
         check_choice("other", "form", ("sum", "inverse"))
+
+
+def test_check_subset_accepts_a_subset_and_names_the_argument_otherwise():
+    assert check_subset(["b", "a"], "methods", ("a", "b", "c")) == ("b", "a")
+    for bad in ([], ["a", "z"]):
+        with pytest.raises(ValueError, match=r"`methods` must be a non-empty subset"):
+            check_subset(bad, "methods", ("a", "b", "c"))
