@@ -313,8 +313,9 @@ def column_set_squared_norms(X, columns, counts, single_norms) -> np.ndarray:
 
 def _batched_squared_spectral_norms(X, column_sets) -> np.ndarray:
     """``||X[:, cols]||_2^2`` for many dense column sets of one size."""
-    blocks = X[:, column_sets].transpose(1, 0, 2)  # (n_sets, n_samples, size)
-    grams = np.matmul(blocks.transpose(0, 2, 1), blocks)
+    # Rows of X^T gathered: contiguous when X is Fortran-ordered (a restriction).
+    blocks = X.T[column_sets]  # (n_sets, size, n_samples)
+    grams = blocks @ blocks.transpose(0, 2, 1)
     return np.maximum(np.linalg.eigvalsh(grams)[:, -1], 0.0)
 
 

@@ -181,8 +181,16 @@ class _GLM(Datafit):
         top_sq = self._cache["top_sq"]
         return float(self._curvature * top_sq / self.n_samples + self.ridge)
 
-    def _group_squared_norms(self, groups) -> np.ndarray:
-        """``||X[:, R_g]||_2^2`` per group, ``R_g`` the columns the group touches."""
+    def _group_columns(self, groups) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct columns ``R_g`` of every group, one group after the other.
+
+        Returns
+        -------
+        columns : ndarray of int
+            ``R_0``, then ``R_1``, ... (each sorted).
+        counts : ndarray of int, shape (n_groups,)
+            ``|R_g|``.
+        """
         if not isinstance(groups, Groups):
             raise TypeError(f"`groups` must be a Groups; got {type(groups).__name__}.")
         if groups.n_features != self.n_features:
@@ -190,27 +198,60 @@ class _GLM(Datafit):
                 f"`groups` must partition n_features = {self.n_features} "
                 f"coordinates; got a partition of {groups.n_features}."
             )
-        key = ("group_sq", groups.ptr.tobytes(), groups.indices.tobytes())
-        if key in self._cache:
-            return self._cache[key]
+        key = ("group_columns", groups.ptr.tobytes(), groups.indices.tobytes())
+        if key not in self._cache:
+            # Sort the pairs (group, column) and keep the first copy of each.
+            columns = self._columns_of(groups.indices)
+            owner = np.repeat(np.arange(groups.n_groups), groups.sizes)
+            order = np.lexsort((columns, owner))
+            columns, owner = columns[order], owner[order]
+            first = np.ones(columns.size, dtype=bool)
+            first[1:] = (columns[1:] != columns[:-1]) | (owner[1:] != owner[:-1])
+            counts = np.bincount(owner[first], minlength=groups.n_groups)
+            self._cache[key] = (columns[first], counts)
+        return self._cache[key]
+
+    def _column_squared_norms(self) -> np.ndarray:
         if "col_sq" not in self._cache:
             self._cache["col_sq"] = column_squared_norms(self.X)
-        # The distinct columns of each group, grouped by owner: sort the pairs
-        # (group, column) and keep the first copy of each.
-        columns = self._columns_of(groups.indices)
-        owner = np.repeat(np.arange(groups.n_groups), groups.sizes)
-        order = np.lexsort((columns, owner))
-        columns, owner = columns[order], owner[order]
-        first = np.ones(columns.size, dtype=bool)
-        first[1:] = (columns[1:] != columns[:-1]) | (owner[1:] != owner[:-1])
-        columns, owner = columns[first], owner[first]
-        counts = np.bincount(owner, minlength=groups.n_groups)
-        squared = column_set_squared_norms(
-            self.X, columns, counts, self._cache["col_sq"]
-        )
-        squared.flags.writeable = False
-        self._cache[key] = squared
-        return squared
+        return self._cache["col_sq"]
+
+    def _group_squared_norms(self, groups, selected=None) -> np.ndarray:
+        """``||X[:, R_g]||_2^2`` for the groups ``selected`` (all when None).
+
+        Each group's norm is computed the first time it is asked for and cached:
+        a solver that only ever touches a working set pays for that set alone.
+        """
+        columns, counts = self._group_columns(groups)
+        key = ("group_sq", groups.ptr.tobytes(), groups.indices.tobytes())
+        squared = self._cache.setdefault(key, np.full(groups.n_groups, np.nan))
+        if selected is None:
+            ids = np.arange(groups.n_groups)
+        else:
+            ids = np.asarray(selected)
+            if ids.ndim != 1 or (ids.size and ids.dtype.kind not in "iu"):
+                raise ValueError(
+                    "`selected` must be a 1-D array of group ids; got shape "
+                    f"{ids.shape} of dtype {ids.dtype}."
+                )
+            if ids.size and (ids.min() < 0 or ids.max() >= groups.n_groups):
+                raise ValueError(
+                    f"`selected` must hold group ids in [0, {groups.n_groups - 1}]; "
+                    f"got {ids.min()} .. {ids.max()}."
+                )
+        missing = np.unique(ids[np.isnan(squared[ids])])
+        if missing.size:
+            # The columns of the missing groups, one group after the other.
+            starts = (np.cumsum(counts) - counts)[missing]
+            sizes = counts[missing]
+            within = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+            squared[missing] = column_set_squared_norms(
+                self.X,
+                columns[np.repeat(starts, sizes) + within],
+                sizes,
+                self._column_squared_norms(),
+            )
+        return squared[ids]
 
     def lipschitz_group(self, groups) -> np.ndarray:
         """Per group g, ``c * ||X[:, R_g]||_2^2 / n_samples + ridge``.
@@ -239,9 +280,43 @@ class _GLM(Datafit):
         squared = self._group_squared_norms(groups)
         return self._curvature * squared / self.n_samples + self.ridge
 
-    def group_operator_norms(self, groups) -> np.ndarray:
-        """``||X[:, R_g]||_2`` per group: it bounds ``theta -> (X^T theta)_g``."""
-        return np.sqrt(self._group_squared_norms(groups))
+    def group_operator_norms(self, groups, selected=None) -> np.ndarray:
+        """``||X[:, R_g]||_2`` per group: it bounds ``theta -> (X^T theta)_g``.
+
+        Parameters
+        ----------
+        groups : Groups
+            A partition of the ``n_features`` coordinates.
+        selected : array-like of int, optional
+            Group ids whose norms to return (computed once, then cached); all
+            groups when None.
+
+        Returns
+        -------
+        ndarray of shape (n_groups,) or (len(selected),)
+        """
+        return np.sqrt(self._group_squared_norms(groups, selected))
+
+    def group_operator_norm_bounds(self, groups) -> tuple[np.ndarray, np.ndarray]:
+        """Bounds on ``||X[:, R_g]||_2`` from the column norms alone, ``O(n p)`` once.
+
+        With ``F_g = ||X[:, R_g]||_F`` and ``r_g = min(n_samples, |R_g|)`` the rank
+        bound gives ``F_g / sqrt(r_g) <= ||X[:, R_g]||_2 <= F_g`` (both equal for a
+        single column).
+
+        Returns
+        -------
+        lower, upper : ndarray of shape (n_groups,)
+        """
+        columns, counts = self._group_columns(groups)
+        offsets = np.cumsum(counts) - counts
+        frobenius = np.sqrt(
+            np.add.reduceat(self._column_squared_norms()[columns], offsets)
+            if columns.size
+            else np.zeros(0)
+        )
+        rank = np.minimum(counts, self.n_samples)
+        return frobenius / np.sqrt(np.maximum(rank, 1)), frobenius
 
     def dual_strong_concavity(self) -> float:
         """``n_samples / c`` (derived here).
@@ -272,6 +347,20 @@ class _GLM(Datafit):
         if "bottom_sq" not in self._cache:
             self._cache["bottom_sq"] = smallest_gram_eigenvalue(self.X)
         return float(self._cache["bottom_sq"] / self.n_samples + self.ridge)
+
+    def restricted_strong_convexity(self, coords) -> float:
+        """``mu`` of L restricted to ``coords``, without copying columns when it can.
+
+        ``ridge`` when F is not quadratic (see :meth:`strong_convexity`) or when the
+        coordinates touch more columns than there are samples (the restricted Gram
+        is singular); otherwise that of :meth:`restrict`.
+        """
+        coords = _check_coords(coords, self.n_features)
+        if not self.is_quadratic:
+            return float(self.ridge)
+        if np.unique(self._columns_of(coords)).size > self.n_samples:
+            return float(self.ridge)
+        return float(self.restrict(coords).strong_convexity())
 
     # ------------------------------------------------------------- restriction
     def restrict(self, coords) -> _GLM:

@@ -148,10 +148,12 @@ class Datafit(ABC):
         """Upper bound on the Lipschitz constant of ``grad L`` (ridge included)."""
 
     @abstractmethod
-    def group_operator_norms(self, groups) -> np.ndarray:
+    def group_operator_norms(self, groups, selected=None) -> np.ndarray:
         """``||X_g||``: the norm of ``theta -> (X^T theta)_g``, per group.
 
-        Shape ``(n_groups,)``; used by gap-safe support certification.
+        Shape ``(n_groups,)``, or ``(len(selected),)`` for the group ids
+        ``selected``; used by gap-safe support certification and as the block
+        curvatures of coordinate descent.
         """
 
     @abstractmethod
@@ -186,6 +188,24 @@ class Datafit(ABC):
         """
 
     # ------------------------------------------------------------ derived API
+    def group_operator_norm_bounds(self, groups) -> tuple[np.ndarray, np.ndarray]:
+        """Cheap ``(lower, upper)`` bounds on :meth:`group_operator_norms`, per group.
+
+        Screening and working-set scores read these in place of the exact norms,
+        which cost a spectral norm per group. The default returns the exact norms
+        twice; a datafit with cheaper bounds overrides it.
+        """
+        norms = self.group_operator_norms(groups)
+        return norms, norms
+
+    def restricted_strong_convexity(self, coords) -> float:
+        """``mu >= 0`` for L restricted to ``coords`` (as :meth:`restrict` builds it).
+
+        The default restricts and asks; a datafit that can answer without copying
+        the columns overrides it.
+        """
+        return float(self.restrict(coords).strong_convexity())
+
     def value(self, beta) -> float:
         """``L(beta)``."""
         beta = np.asarray(beta, dtype=np.float64)

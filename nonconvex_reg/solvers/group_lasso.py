@@ -178,15 +178,16 @@ def solve_group_lasso(
         if beta0 is None
         else groups.check_coef(beta0, "beta0")
     )
-    operator_norms = datafit.group_operator_norms(groups)
-    squared_norms = operator_norms**2
+    _, operator_norms = datafit.group_operator_norm_bounds(groups)
     ws_history = []
     previous = None
     current_tol = tol
     pd = group_lasso_primal_dual(datafit, groups, beta, lam)
     for outer in range(1, max_iter + 1):
         if pd.gap <= current_tol * pd.primal:
-            certificate = certify_group_lasso_support(datafit, groups, beta, lam)
+            certificate = certify_group_lasso_support(
+                datafit, groups, beta, lam, pd=pd
+            )
             if certificate.tightening_helps and current_tol > _TIGHTEST_TOL:
                 # Uncertain case: a group is too close to its threshold; tighten
                 # (until the current point falls short), and go on from the
@@ -204,14 +205,7 @@ def solve_group_lasso(
             spent = sum(n_inner for _, n_inner in ws_history)
             budget = min(max_inner_iter, max(spent, _POLISH_MIN_EPOCHS))
             certificate = _polish(
-                datafit,
-                groups,
-                lam,
-                certificate,
-                squared_norms,
-                budget,
-                current_tol,
-                ws_history,
+                datafit, groups, lam, certificate, budget, current_tol, ws_history
             )
             return _finish(groups, lam, certificate, status, outer, start, ws_history)
         support = pd.norms > 0
@@ -224,10 +218,7 @@ def solve_group_lasso(
             # (the previous restriction is released first: at most one copy of
             # the working set's columns is alive).
             previous = sub_datafit = layout = None
-            coords, sub_groups = groups.subset(working)
-            sub_datafit = datafit.restrict(coords)
-            layout = BlockLayout(sub_datafit, sub_groups, squared_norms[working])
-            previous = (working, coords, sub_datafit, layout)
+            previous = (working, *_layout(datafit, groups, working))
         _, coords, sub_datafit, layout = previous
         target = max(_INNER_GAP_FRACTION * pd.gap, 0.1 * current_tol * pd.primal)
         sub_beta, n_inner, _ = solve_prox_newton(
@@ -237,13 +228,30 @@ def solve_group_lasso(
         beta = np.zeros_like(beta)
         beta[coords] = sub_beta
         pd = group_lasso_primal_dual(datafit, groups, beta, lam)
-    certificate = certify_group_lasso_support(datafit, groups, beta, lam)
+    certificate = certify_group_lasso_support(datafit, groups, beta, lam, pd=pd)
     return _finish(groups, lam, certificate, "max_iter", max_iter, start, ws_history)
 
 
-def _polish(
-    datafit, groups, lam, certificate, squared_norms, max_epochs, tol, ws_history
-):
+def _layout(datafit, groups, selected):
+    """The restriction of the problem to the groups ``selected``, laid out for BCD.
+
+    The block curvatures are the exact operator norms of the selected groups
+    only (the datafit computes each group's norm once), so a solve pays the
+    spectral norms of the groups that enter a working set, not of every group.
+
+    Returns
+    -------
+    coords : ndarray of int
+    sub_datafit : Datafit
+    layout : BlockLayout
+    """
+    coords, sub_groups = groups.subset(selected)
+    sub_datafit = datafit.restrict(coords)
+    squared_norms = datafit.group_operator_norms(groups, selected) ** 2
+    return coords, sub_datafit, BlockLayout(sub_datafit, sub_groups, squared_norms)
+
+
+def _polish(datafit, groups, lam, certificate, max_epochs, tol, ws_history):
     """One prox-Newton step on the groups not certified zero, its model solved tightly.
 
     The certificate speaks of the optimum, so it still holds at the new point,
@@ -254,9 +262,7 @@ def _polish(
     kept = np.flatnonzero(~certificate.inactive)
     if kept.size == 0:
         return certificate
-    coords, sub_groups = groups.subset(kept)
-    sub_datafit = datafit.restrict(coords)
-    layout = BlockLayout(sub_datafit, sub_groups, squared_norms[kept])
+    coords, sub_datafit, layout = _layout(datafit, groups, kept)
     # No gap target (a computed gap of 0 is no proof of a KKT residual of 0).
     sub_beta, n_inner, _ = solve_prox_newton(
         sub_datafit,

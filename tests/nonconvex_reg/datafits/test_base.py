@@ -312,6 +312,61 @@ def test_one_group_bound_is_lipschitz(name):
     assert datafit.lipschitz_group(whole)[0] == pytest.approx(datafit.lipschitz())
 
 
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("n_samples", [2, 9])
+def test_operator_norm_bounds_bracket_the_exact_norms(name, n_samples):
+    # Solvers screen with the cheap bounds and pay the exact norms only where
+    # the bounds cannot decide, so the bracket must hold for every group.
+    rng = np.random.default_rng(5)
+    datafit = make(name, rng, n_samples=n_samples, n_features_in=5)
+    for groups in (
+        random_groups(rng, datafit.n_features),
+        Groups.from_sizes([1] * datafit.n_features),
+        Groups.from_sizes([datafit.n_features]),
+    ):
+        exact = datafit.group_operator_norms(groups)
+        lower, upper = datafit.group_operator_norm_bounds(groups)
+        assert lower.shape == upper.shape == (groups.n_groups,)
+        assert np.all(lower <= exact * (1 + 1e-12))
+        assert np.all(exact <= upper * (1 + 1e-12))
+    singles = Groups.from_sizes([1] * datafit.n_features)
+    lower, upper = datafit.group_operator_norm_bounds(singles)
+    np.testing.assert_allclose(lower, upper, rtol=1e-13)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_operator_norms_of_selected_groups_match_all_groups(name):
+    rng = np.random.default_rng(6)
+    datafit = make(name, rng, n_samples=9, n_features_in=5)
+    groups = random_groups(rng, datafit.n_features)
+    everything = datafit.group_operator_norms(groups)
+    fresh = make(name, np.random.default_rng(6), n_samples=9, n_features_in=5)
+    selected = np.array([groups.n_groups - 1, 0, groups.n_groups - 1])
+    np.testing.assert_array_equal(
+        fresh.group_operator_norms(groups, selected), everything[selected]
+    )
+    # Asked again, partly cached: the same values.
+    np.testing.assert_array_equal(fresh.group_operator_norms(groups), everything)
+    for bad in ([groups.n_groups], [-1], [[0]], [0.5]):
+        with pytest.raises(ValueError, match="`selected`"):
+            fresh.group_operator_norms(groups, np.array(bad))
+
+
+@pytest.mark.parametrize("ridge", RIDGES)
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("size", [2, 5, 9])
+def test_restricted_strong_convexity_matches_the_restriction(name, ridge, size):
+    # 9 samples: with more columns than samples the restricted Gram is singular
+    # and the answer needs no copy of the columns.
+    rng = np.random.default_rng(7)
+    datafit = make(name, rng, ridge, n_samples=9, n_features_in=12)
+    coords = np.sort(rng.choice(datafit.n_features, size, replace=False))
+    expected = datafit.restrict(coords).strong_convexity()
+    assert datafit.restricted_strong_convexity(coords) == pytest.approx(
+        expected, rel=1e-10, abs=1e-12
+    )
+
+
 # ----------------------------------------------------------------- restrict
 def _embed(datafit, coords, beta_sub):
     beta = np.zeros(datafit.n_features)

@@ -151,16 +151,7 @@ def test_polish_shrinks_the_kkt_residual_and_keeps_the_certificate(kind):
     rough, _, _ = solve_prox_newton(datafit, layout, lam, start, 1e-6 * primal, 10_000)
     certificate = certify_group_lasso_support(datafit, groups, rough, lam)
     history = []
-    polished = _polish(
-        datafit,
-        groups,
-        lam,
-        certificate,
-        datafit.group_operator_norms(groups) ** 2,
-        10_000,
-        1e-6,
-        history,
-    )
+    polished = _polish(datafit, groups, lam, certificate, 10_000, 1e-6, history)
     assert len(history) == 1
     assert polished.pd.gap <= 1e-6 * polished.pd.primal
     np.testing.assert_array_equal(polished.active, certificate.active)

@@ -48,3 +48,26 @@ def test_certificate_radius_covers_rounding_when_the_gap_rounds_to_zero():
     eps = np.finfo(float).eps
     assert bound >= 8 * eps * (abs(pd.primal) + abs(pd.dual))
     assert _gap_upper_bound(pd, datafit, groups) >= pd.gap + bound
+
+
+def test_cheap_norm_bounds_certify_exactly_what_the_exact_norms_certify():
+    # The certificate screens with the datafit's cheap norm bounds and computes
+    # exact norms only where those cannot decide: the zero groups it proves must
+    # be exactly those of the gap-safe test with every exact norm.
+    problem = make_problem("least_squares", n_groups=40, n_active=4, seed=2)
+    datafit, groups = problem.datafit, problem.groups
+    lam = 0.2 * tau(datafit, groups)
+    res = solve_group_lasso(datafit, groups, lam)
+    rng = np.random.default_rng(3)
+    for noise in (1e-1, 1e-3, 1e-6):
+        noisy = res.beta + noise * rng.standard_normal(res.beta.size)
+        pd = group_lasso_primal_dual(datafit, groups, noisy, lam)
+        cert = certify_group_lasso_support(datafit, groups, noisy, lam, pd=pd)
+        radius = np.sqrt(
+            2 * _gap_upper_bound(pd, datafit, groups) / datafit.dual_strong_concavity()
+        )
+        exact = pd.dual_norms + datafit.group_operator_norms(groups) * radius < lam
+        np.testing.assert_array_equal(cert.inactive, exact)
+        again = certify_group_lasso_support(datafit, groups, noisy, lam)
+        np.testing.assert_array_equal(again.inactive, cert.inactive)
+        assert again.pd.gap == cert.pd.gap
