@@ -185,9 +185,7 @@ def solve_group_lasso(
     pd = group_lasso_primal_dual(datafit, groups, beta, lam)
     for outer in range(1, max_iter + 1):
         if pd.gap <= current_tol * pd.primal:
-            certificate = certify_group_lasso_support(
-                datafit, groups, beta, lam, pd=pd
-            )
+            certificate = certify_group_lasso_support(datafit, groups, beta, lam, pd=pd)
             if certificate.tightening_helps and current_tol > _TIGHTEST_TOL:
                 # Uncertain case: a group is too close to its threshold; tighten
                 # (until the current point falls short), and go on from the
