@@ -225,7 +225,9 @@ def solve_group_lasso(
         ws_history.append((int(ws_size), int(n_inner)))
         beta = np.zeros_like(beta)
         beta[coords] = sub_beta
-        pd = group_lasso_primal_dual(datafit, groups, beta, lam)
+        # X beta from the working set's own (contiguous) columns.
+        predictor = sub_datafit.linear_predictor(sub_beta)
+        pd = group_lasso_primal_dual(datafit, groups, beta, lam, predictor)
     certificate = certify_group_lasso_support(datafit, groups, beta, lam, pd=pd)
     return _finish(groups, lam, certificate, "max_iter", max_iter, start, ws_history)
 
@@ -275,7 +277,8 @@ def _polish(datafit, groups, lam, certificate, max_epochs, tol, ws_history):
     ws_history.append((int(kept.size), int(n_inner)))
     polished = np.zeros_like(certificate.beta)
     polished[coords] = sub_beta
-    pd = group_lasso_primal_dual(datafit, groups, polished, lam)
+    predictor = sub_datafit.linear_predictor(sub_beta)
+    pd = group_lasso_primal_dual(datafit, groups, polished, lam, predictor)
     if pd.gap > tol * pd.primal:
         return certificate
     return dataclasses.replace(certificate, beta=polished, pd=pd)

@@ -64,13 +64,14 @@ class PrimalDual:
     dual_norms: np.ndarray
 
 
-def group_lasso_primal_dual(datafit, groups, beta, lam) -> PrimalDual:
-    """Evaluate primal, dual and gap of group LASSO at ``beta`` (one product ``X B``).
+def group_lasso_primal_dual(datafit, groups, beta, lam, predictor=None) -> PrimalDual:
+    """Evaluate primal, dual and gap of group LASSO at ``beta``.
 
+    One product ``X B`` (unless ``predictor`` gives it) and one ``X^T theta``.
     With ``ridge = 0`` the dual point is rescaled by ``min(1, lam / max_g
     ||(X^T theta)_g||)`` to make it feasible.
     """
-    z = datafit.linear_predictor(beta)
+    z = datafit.linear_predictor(beta) if predictor is None else predictor
     theta = datafit.dual_point_from_predictor(z)
     xt_theta = datafit.transpose_product(theta)
     ridge = datafit.ridge
