@@ -188,11 +188,15 @@ def solve_group_lasso(
             certificate = certify_group_lasso_support(datafit, groups, beta, lam, pd=pd)
             if certificate.tightening_helps and current_tol > _TIGHTEST_TOL:
                 # Uncertain case: a group is too close to its threshold; tighten
-                # (until the current point falls short), and go on from the
-                # certified point (its zeros are exact).
+                # (until the current point falls short, and at once to half the
+                # gap that would certify every uncertain group), and go on from
+                # the certified point (its zeros are exact).
                 beta, pd = certificate.beta, certificate.pd
                 while current_tol > _TIGHTEST_TOL and pd.gap <= current_tol * pd.primal:
                     current_tol = max(current_tol * 1e-2, _TIGHTEST_TOL)
+                target = 0.5 * certificate.sufficient_gap / pd.primal
+                if target > 0:
+                    current_tol = max(min(current_tol, target), _TIGHTEST_TOL)
                 continue
             status = (
                 "converged"

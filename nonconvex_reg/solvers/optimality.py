@@ -113,6 +113,10 @@ class Certificate:
     mu : float
         Strong convexity of L restricted to the groups not proven zero; 0 means
         no group can be proven nonzero, whatever the gap.
+    sufficient_gap : float
+        The largest gap at which, were the dual norms where they are now, every
+        uncertain group would be certified (``inf`` when none is uncertain, 0
+        when one could not be at any gap). A target for tightening, not a proof.
     """
 
     beta: np.ndarray
@@ -120,6 +124,7 @@ class Certificate:
     active: np.ndarray
     inactive: np.ndarray
     mu: float
+    sufficient_gap: float = np.inf
 
     @property
     def uncertain(self) -> np.ndarray:
@@ -186,11 +191,14 @@ def certify_group_lasso_support(datafit, groups, beta, lam, pd=None) -> Certific
         2.0 * _gap_upper_bound(pd, datafit, groups) / datafit.dual_strong_concavity()
     )
     lower, upper = datafit.group_operator_norm_bounds(groups)
-    inactive = pd.dual_norms + upper * radius < lam
+    operator_norms = np.array(upper, dtype=np.float64)  # exact where computed
+    inactive = pd.dual_norms + operator_norms * radius < lam
     undecided = np.flatnonzero(~inactive & (pd.dual_norms + lower * radius < lam))
     if undecided.size:
-        exact = datafit.group_operator_norms(groups, undecided)
-        inactive[undecided] = pd.dual_norms[undecided] + exact * radius < lam
+        operator_norms[undecided] = datafit.group_operator_norms(groups, undecided)
+        inactive[undecided] = (
+            pd.dual_norms[undecided] + operator_norms[undecided] * radius < lam
+        )
     if (inactive & (pd.norms > 0)).any():
         beta = beta * groups.expand(~inactive)
         pd = group_lasso_primal_dual(datafit, groups, beta, lam)
@@ -202,7 +210,25 @@ def certify_group_lasso_support(datafit, groups, beta, lam, pd=None) -> Certific
         if mu > 0:
             gap = _gap_upper_bound(pd, datafit, groups)
             active = pd.norms > np.sqrt(2.0 * gap / mu)
-    return Certificate(beta=beta, pd=pd, active=active, inactive=inactive, mu=mu)
+    uncertain = ~(active | inactive)
+    sufficient = np.inf
+    if uncertain.any():
+        # Each test solved for the gap: the zero test passes once
+        # gap < gamma/2 ((lam - ||(X^T theta)_g||) / ||X_g||)^2, the nonzero test
+        # once gap < mu/2 ||beta_g||^2; a group needs either.
+        margin = np.maximum(lam - pd.dual_norms[uncertain], 0.0)
+        zero_test = 0.5 * datafit.dual_strong_concavity()
+        zero_test *= (margin / operator_norms[uncertain]) ** 2
+        nonzero_test = 0.5 * mu * pd.norms[uncertain] ** 2
+        sufficient = float(np.maximum(zero_test, nonzero_test).min())
+    return Certificate(
+        beta=beta,
+        pd=pd,
+        active=active,
+        inactive=inactive,
+        mu=mu,
+        sufficient_gap=sufficient,
+    )
 
 
 def kkt_residual(gradient, beta, norms, groups, penalty, lam) -> np.ndarray:
