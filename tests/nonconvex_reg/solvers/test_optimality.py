@@ -71,3 +71,27 @@ def test_cheap_norm_bounds_certify_exactly_what_the_exact_norms_certify():
         again = certify_group_lasso_support(datafit, groups, noisy, lam)
         np.testing.assert_array_equal(again.inactive, cert.inactive)
         assert again.pd.gap == cert.pd.gap
+
+
+def test_sufficient_gap_certifies_every_uncertain_group_at_that_dual_point():
+    # The solver tightens straight to Certificate.sufficient_gap: at half that
+    # gap (the same dual norms) each uncertain group must pass one of the tests.
+    problem = make_problem("least_squares", n_groups=12, n_active=3, seed=4)
+    datafit, groups = problem.datafit, problem.groups
+    lam = 0.3 * tau(datafit, groups)
+    res = solve_group_lasso(datafit, groups, lam)
+    noisy = res.beta + 1e-2 * np.random.default_rng(5).standard_normal(res.beta.size)
+    cert = certify_group_lasso_support(datafit, groups, noisy, lam)
+    assert cert.uncertain.any() and 0 < cert.sufficient_gap < cert.pd.gap
+    pd = cert.pd
+    smaller = type(pd)(
+        pd.primal,
+        pd.primal - 0.5 * cert.sufficient_gap,
+        0.5 * cert.sufficient_gap,
+        pd.gradient,
+        pd.norms,
+        pd.dual_norms,
+    )
+    again = certify_group_lasso_support(datafit, groups, cert.beta, lam, pd=smaller)
+    assert not again.uncertain.any()
+    assert again.sufficient_gap == np.inf
