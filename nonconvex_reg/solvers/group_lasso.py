@@ -4,18 +4,22 @@
 
 Working sets, an inner proximal Newton solver, and certified stopping:
 
-1. At the current point compute the duality gap (one product ``X B`` and one
-   ``X^T theta``, ``nonconvex_reg.solvers.optimality.group_lasso_primal_dual``).
+1. At the current point compute the duality gap (one ``X^T theta`` over all of
+   X; ``X B`` comes from the working set's columns,
+   ``nonconvex_reg.solvers.optimality.group_lasso_primal_dual``).
    Stop when ``gap <= tol * P(beta)``; since ``gap >= P(beta) - P*``, the relative
    suboptimality is then at most ``tol / (1 - tol)``.
 2. Otherwise build a working set: the current support plus the groups whose dual
    constraint ``||(X^T theta)_g|| <= lam`` is closest to violation, scored by
-   ``(lam - ||(X^T theta)_g||) / ||X_g||`` (the rule of celer, Massias et al. 2018);
-   the set at least doubles the support.
+   ``(lam - ||(X^T theta)_g||) / ||X_g||_F`` (the rule of celer, Massias et al.
+   2018, with the Frobenius norm, which costs one pass over X, in place of the
+   spectral norm); the set at least doubles the support.
 3. Solve the problem restricted to the working set (``datafit.restrict``) until
    its own gap is below ``0.01`` times the outer gap, by proximal Newton steps
    (``_prox_newton``) whose quadratic models are minimized by block coordinate
-   descent with per-group curvatures and Anderson extrapolation (``_bcd``). For
+   descent with per-group curvatures and Anderson extrapolation (``_bcd``); the
+   curvatures need the spectral norms ``||X_g||_2``, computed for a group the
+   first time it enters a working set. For
    the squared loss this is BCD on the restricted problem itself. Per-group steps
    keep their length when the working set has more columns than samples, where a
    full-gradient step ``1 / ||X_S||^2`` becomes short.
@@ -24,7 +28,9 @@ Working sets, an inner proximal Newton solver, and certified stopping:
    spheres for zeros, restricted strong convexity for nonzeros); groups certified
    zero are set to exactly zero, and if a group stays uncertain the tolerance is
    tightened (down to ``1e-13``) while that can still certify it (a zero group
-   near its threshold, or a strongly convex restriction).
+   near its threshold, or a strongly convex restriction): at once to half the gap
+   at which the current dual point would certify every uncertain group
+   (``Certificate.sufficient_gap``), and by at least a factor of 100.
 5. Polish: one more prox-Newton step on the groups not certified zero, its model
    solved to ``1e-4`` times the KKT residual, kept if it still meets the stopping
    rule. Near the solution it squares the KKT residual, so the returned point is
@@ -137,8 +143,8 @@ def solve_group_lasso(
     never densified; CSR is converted to CSC once), a working set ``W`` and a
     solution support ``S``:
 
-    * once per call: the per-group constants, ``O(s nnz + n_groups s^3)``
-      (exact group Grams);
+    * once per call: the column norms, ``O(nnz)``; per group that enters a
+      working set, its spectral norm, ``O(s nnz_g + s^3)`` (exact group Gram);
     * per outer iteration: one ``X^T theta``, ``O(nnz K)``, and a sort of the
       group scores, ``O(n_groups log n_groups)``;
     * per BCD epoch: ``O(nnz(X_W) K)``, on the restriction to ``W`` (copied once
