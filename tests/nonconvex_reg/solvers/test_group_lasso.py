@@ -169,3 +169,28 @@ def test_polish_shrinks_the_kkt_residual_and_keeps_the_certificate(kind):
         ).max()
 
     assert largest_kkt(polished) <= 1e-3 * largest_kkt(certificate)
+
+
+@pytest.mark.parametrize("kind", DATAFIT_KINDS)
+def test_spectral_norms_are_paid_only_for_groups_that_enter_a_working_set(
+    kind, monkeypatch
+):
+    # Issue 17: computing ||X_g||_2 for every group cost more than the whole
+    # solve near lam_max. The certificate and the working-set scores read cheap
+    # bounds; exact norms are computed once per group that a working set (or
+    # an undecided certificate test) needs.
+    from nonconvex_reg.datafits import _glm
+
+    computed = []
+    original = _glm.column_set_squared_norms
+
+    def counting(X, columns, counts, single_norms):
+        computed.append(len(counts))
+        return original(X, columns, counts, single_norms)
+
+    monkeypatch.setattr(_glm, "column_set_squared_norms", counting)
+    problem = make_problem(kind, n_groups=200, n_active=2, seed=1)
+    datafit, groups = problem.datafit, problem.groups
+    res = solve_group_lasso(datafit, groups, 0.9 * tau(datafit, groups))
+    assert res.converged and 1 <= res.support.size <= 2
+    assert 0 < sum(computed) <= 40
