@@ -22,7 +22,20 @@ import numpy as np
 
 from .validation import check_array, check_int
 
-__all__ = ["Groups"]
+__all__ = ["Groups", "concatenated_ranges"]
+
+
+def concatenated_ranges(starts, sizes) -> np.ndarray:
+    """The ranges ``[starts[i], starts[i] + sizes[i])`` one after the other.
+
+    The positions of several groups' members in a flat array (``ptr``-style
+    storage), gathered without a Python loop.
+    """
+    starts = np.asarray(starts, dtype=np.intp)
+    sizes = np.asarray(sizes, dtype=np.intp)
+    within = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    return np.repeat(starts, sizes) + within
+
 
 _SAFE_MIN = 1e-280
 _SAFE_MAX = 1e280
@@ -329,12 +342,18 @@ class Groups:
             in ``coords`` of the coordinates of group ``sorted(selected)[i]``.
         """
         selected = np.unique(np.asarray(selected, dtype=np.intp))
+        if selected.size and (selected[0] < 0 or selected[-1] >= self.n_groups):
+            raise ValueError(
+                f"`selected` must hold group ids in [0, {self.n_groups - 1}]; got "
+                f"{selected[0]} .. {selected[-1]}."
+            )
         coords = self.coords(selected)
         position = np.empty(self.n_features, dtype=np.intp)
         position[coords] = np.arange(coords.size)
-        parts = [position[self[g]] for g in selected]
-        ptr = np.concatenate([[0], np.cumsum([p.size for p in parts])])
-        return coords, Groups(ptr, np.concatenate(parts) if parts else np.zeros(0, int))
+        sizes = self.sizes[selected]
+        members = self.indices[concatenated_ranges(self.ptr[selected], sizes)]
+        ptr = np.concatenate([[0], np.cumsum(sizes)])
+        return coords, Groups(ptr, position[members])
 
     def group_sparsity(self, beta) -> int:
         """``||beta||_group``: number of groups with a nonzero entry (Definition B.1).

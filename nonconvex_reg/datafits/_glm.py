@@ -39,7 +39,7 @@ from ..design import (
     squared_spectral_norm,
     take_columns,
 )
-from ..groups import Groups
+from ..groups import Groups, concatenated_ranges
 from ..validation import check_scalar
 from .base import Datafit
 
@@ -243,12 +243,10 @@ class _GLM(Datafit):
         if missing.size:
             # The columns of the missing groups, one group after the other.
             starts = (np.cumsum(counts) - counts)[missing]
-            sizes = counts[missing]
-            within = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
             squared[missing] = column_set_squared_norms(
                 self.X,
-                columns[np.repeat(starts, sizes) + within],
-                sizes,
+                columns[concatenated_ranges(starts, counts[missing])],
+                counts[missing],
                 self._column_squared_norms(),
             )
         return squared[ids]

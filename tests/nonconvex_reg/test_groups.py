@@ -1,8 +1,10 @@
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nonconvex_reg import Groups
+from nonconvex_reg.groups import concatenated_ranges
 from nonconvex_reg.testing import groups as group_structures
 
 
@@ -31,6 +33,42 @@ def test_subset_keeps_group_layout(groups):
     coords, sub = groups.subset(selected)
     beta = np.arange(groups.n_features, dtype=float) + 1.0
     np.testing.assert_allclose(sub.norms(beta[coords]), groups.norms(beta)[selected])
+
+
+@settings(max_examples=40, deadline=None)
+@given(group_structures(max_groups=8, max_size=5), st.data())
+def test_subset_matches_its_definition_group_by_group(groups, data):
+    selected = data.draw(
+        st.lists(
+            st.integers(0, groups.n_groups - 1),
+            min_size=1,
+            max_size=2 * groups.n_groups,
+        )
+    )
+    coords, sub = groups.subset(selected)
+    chosen = sorted(set(selected))
+    np.testing.assert_array_equal(
+        coords, np.sort(np.concatenate([groups[g] for g in chosen] + [[]])).astype(int)
+    )
+    assert sub.n_groups == len(chosen)
+    for i, g in enumerate(chosen):
+        np.testing.assert_array_equal(coords[sub[i]], groups[g])
+
+
+def test_subset_rejects_unknown_group_ids():
+    groups = Groups.equal(6, 2)
+    for bad in ([3], [-1], [0, 5]):
+        with pytest.raises(ValueError, match="`selected`"):
+            groups.subset(bad)
+
+
+def test_concatenated_ranges_is_the_loop_it_replaces():
+    starts, sizes = [5, 0, 9, 2], [2, 0, 3, 1]
+    expected = np.concatenate(
+        [np.arange(a, a + n) for a, n in zip(starts, sizes, strict=True)]
+    )
+    np.testing.assert_array_equal(concatenated_ranges(starts, sizes), expected)
+    assert concatenated_ranges([], []).size == 0
 
 
 def test_norms_do_not_overflow_or_underflow():
