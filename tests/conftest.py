@@ -29,26 +29,27 @@ settings.load_profile("default")
 #: scheduled alone (each notebook runs in a kernel of its own).
 EACH_TEST_ALONE = ("tests/test_notebooks.py",)
 
-#: The longest scheduling units, longest first (about 5-30 s each on a 2-core
+#: The longest scheduling units, longest first (about 3-30 s each on a 2-core
 #: machine, from ``--durations``); the others follow in xdist's order (most
 #: tests first). Only the wall time of the suite depends on this list.
 LONGEST_FIRST = (
     "tests/neural/test_cli.py",
-    "tests/benchmarks/gpu/test_cli.py",
-    "tests/benchmarks/test_sparse.py",
-    "tests/neural/train/test_resume.py",
     "tests/test_notebooks.py::test_notebook_runs_without_error[02_ompr]",
+    "tests/benchmarks/test_sparse.py",
+    "tests/benchmarks/gpu/test_cli.py",
+    "tests/neural/train/test_resume.py",
     "tests/test_notebooks.py::test_notebook_runs_without_error[03_block_pruning]",
     "tests/nonconvex_reg/test_theorem.py",
-    "tests/neural/train/test_ddp.py",
     "tests/test_notebooks.py::test_notebook_runs_without_error[01_regularizers]",
+    "tests/neural/train/test_ddp.py",
     "tests/benchmarks/gpu/test_gpu_check_script.py",
-    "tests/benchmarks/gpu/test_stages.py",
     "tests/nonconvex_reg/masks/test_minimize.py",
     "tests/benchmarks/solvers/test_solvers.py",
-    "tests/benchmarks/test_startup.py",
+    "tests/test_architecture.py",
     "tests/benchmarks/test_blas_threads.py",
+    "tests/benchmarks/gpu/test_stages.py",
     "tests/benchmarks/pruning/test_pruning.py",
+    "tests/benchmarks/test_startup.py",
 )
 
 
