@@ -34,7 +34,9 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 # Single-threaded BLAS: the test problems are tiny, and two xdist workers each
-# spawning BLAS threads on a 2-core machine slows everything down.
+# spawning BLAS threads on a 2-core machine slows everything down. A worker runs
+# a whole file (--dist loadfile; tests/conftest.py starts the longest files first
+# and runs each notebook as a unit of its own).
 test: lint
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile
 

@@ -59,7 +59,12 @@ def supports_native_tile_scale(weight: torch.Tensor) -> bool:
 
 def _run(kernel, out_shape, dtype, *tensors):
     out = torch.empty(out_shape, dtype=dtype)
-    numba.set_num_threads(min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
+    threads = torch.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    # The first call starts numba's threading layer, whose OpenMP flavour sets
+    # the process's OpenMP threads, torch's included, to NUMBA_NUM_THREADS.
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
     kernel(*(t.detach().numpy() for t in tensors), out.numpy())
     return out
 

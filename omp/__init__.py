@@ -5,9 +5,15 @@ project shares, from group OMP to the neural pruners. The searches return an
 :class:`OMPResult`; :func:`best_subset` is the exhaustive oracle they are measured
 against, :func:`check_theorem_b3` checks the guarantee of Algorithm 2, and the
 scikit-learn estimators adapt the searches to ``fit``/``predict``.
+
+The estimators load on first use (PEP 562), so ``import omp``, and the neural
+pruners that use :func:`~omp.select.top_k_groups`, do not import scikit-learn;
+``from omp import GroupOMPRRegressor`` and ``omp.GroupOMPRRegressor`` work as
+with eager imports.
 """
 
-from .estimators import GroupOMPRClassifier, GroupOMPRegressor, GroupOMPRRegressor
+import importlib
+
 from .exhaustive import best_subset
 from .greedy import group_omp, group_ompr
 from .nonconvex import ompr_nonconvex
@@ -19,6 +25,13 @@ from .restricted import (
 )
 from .result import OMPResult
 from .select import top_k_groups
+
+#: Public names that load on first use -> the module that defines them.
+_LAZY = {
+    "GroupOMPRClassifier": "omp.estimators",
+    "GroupOMPRRegressor": "omp.estimators",
+    "GroupOMPRegressor": "omp.estimators",
+}
 
 __all__ = [
     "GroupOMPRClassifier",
@@ -35,3 +48,16 @@ __all__ = [
     "restricted_constants",
     "top_k_groups",
 ]
+
+
+def __getattr__(name: str):
+    """Import an estimator class on first access (PEP 562)."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -180,6 +180,20 @@ def test_import_nonconvex_reg_leaves_cvxpy_for_the_oracle():
     assert "cvxpy" in _loaded_after(solve)
 
 
+def test_import_omp_leaves_sklearn_for_the_estimators():
+    # The neural pruners import omp (omp.select); the estimators load on first use.
+    assert "sklearn" not in _loaded_after("import omp")
+    import omp
+    from omp.estimators import GroupOMPRRegressor
+
+    for name in omp.__all__:
+        assert getattr(omp, name) is not None, name
+    assert set(omp.__all__) <= set(dir(omp))
+    assert omp.GroupOMPRRegressor is GroupOMPRRegressor
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        omp.nope  # noqa: B018
+
+
 _HELP = (
     "import contextlib, io\n"
     "from neural.cli import main\n"

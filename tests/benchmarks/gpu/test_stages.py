@@ -1,4 +1,9 @@
-"""Stage budgets, caught failures and the wall-clock guard of ``sapp bench gpu``."""
+"""Stage budgets, caught failures and the wall-clock guard of ``sapp bench gpu``.
+
+The budget and wall-clock tests wait for real time to pass, so they shrink the
+runner's 5 s minimum for starting a stage (and their budgets with it) to
+fractions of a second: the same rules, a tenth of the waiting.
+"""
 
 import json
 import subprocess
@@ -6,7 +11,17 @@ import sys
 import textwrap
 import time
 
+import pytest
+
+from benchmarks.gpu import stages as gpu_stages
 from benchmarks.gpu.stages import Budget, StageRunner
+
+MIN_STAGE_S = 0.5  # stands for gpu_stages._MIN_STAGE_S (5 s) where time passes
+
+
+@pytest.fixture
+def short_stages(monkeypatch):
+    monkeypatch.setattr(gpu_stages, "_MIN_STAGE_S", MIN_STAGE_S)
 
 
 def _runner(wall_s=60.0):
@@ -31,7 +46,7 @@ def test_a_failing_stage_is_recorded_and_the_next_still_runs():
     assert second == {**second, "status": "ok", "result": {"answer": 42}}
 
 
-def test_a_stage_past_its_budget_is_reported_over_budget():
+def test_a_stage_past_its_budget_is_reported_over_budget(short_stages):
     runner = _runner()
 
     def slow(budget):
@@ -40,27 +55,28 @@ def test_a_stage_past_its_budget_is_reported_over_budget():
         return {"stopped_with_s_left": budget.left()}
 
     try:
-        entry = runner.run("slow", 5.0, slow)
+        entry = runner.run("slow", MIN_STAGE_S, slow)
     finally:
         runner.finish()
-    assert entry["status"] == "over budget" and entry["budget_s"] == 5.0
-    assert entry["wall_s"] >= 5.0 and entry["result"]["stopped_with_s_left"] <= 0
+    assert entry["status"] == "over budget" and entry["budget_s"] == MIN_STAGE_S
+    assert entry["wall_s"] >= MIN_STAGE_S
+    assert entry["result"]["stopped_with_s_left"] <= 0
 
 
-def test_the_wall_clock_caps_budgets_and_skips_what_cannot_start():
-    runner = StageRunner(7.0, on_guard=lambda stages: None)
+def test_the_wall_clock_caps_budgets_and_skips_what_cannot_start(short_stages):
+    runner = StageRunner(2 * MIN_STAGE_S, on_guard=lambda stages: None)
     seen = []
 
     def first(budget):
         seen.append(budget.seconds)
-        time.sleep(2.5)  # leaves under the 5 s a stage needs to start
+        time.sleep(1.2 * MIN_STAGE_S)  # leaves under what a stage needs to start
 
     try:
         runner.run("capped", 100.0, first)
         runner.run("late", 100.0, lambda budget: seen.append("ran"))
     finally:
         runner.finish()
-    assert seen[0] <= 7.0 and len(seen) == 1
+    assert seen[0] <= 2 * MIN_STAGE_S and len(seen) == 1
     assert runner.stages["late"]["status"] == "skipped"
 
 
@@ -72,13 +88,15 @@ def test_budget_counts_down():
 
 GUARDED = """
 import json, sys, time
+from benchmarks.gpu import stages as gpu_stages
 from benchmarks.gpu.stages import StageRunner
 
 def on_guard(stages):
     with open(sys.argv[1], "w") as handle:
         json.dump(stages, handle)
 
-runner = StageRunner(6.0, on_guard)
+gpu_stages._MIN_STAGE_S = 0.5  # as the short_stages fixture
+runner = StageRunner(2.0, on_guard)
 runner.run("quick", 30.0, lambda budget: {"done": True})
 runner.run("stuck", 30.0, lambda budget: time.sleep(60))
 print("not reached")
@@ -99,4 +117,4 @@ def test_the_guard_writes_what_it_has_and_exits_1(tmp_path):
     stages = json.loads(out.read_text())
     assert stages["quick"]["status"] == "ok"
     assert stages["stuck"]["status"] == "killed by the wall-clock guard"
-    assert "6 s" in stages["stuck"]["error"]
+    assert "after 2 s" in stages["stuck"]["error"]

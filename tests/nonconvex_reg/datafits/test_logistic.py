@@ -2,8 +2,10 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy.special import logsumexp
 
 from nonconvex_reg.datafits import Logistic, Multinomial
+from nonconvex_reg.datafits.logistic import _logsumexp_rows
 from nonconvex_reg.groups import Groups
 
 
@@ -142,3 +144,17 @@ def test_multinomial_label_checks(rng):
         Multinomial(X, [0, 0, 0, 0], n_classes=1)
     with pytest.raises(TypeError, match="`n_classes`"):
         Multinomial(X, [0, 1, 1, 0], n_classes=2.0)
+
+
+@pytest.mark.parametrize("scale", [1e-3, 1.0, 30.0, 1e3])
+def test_row_logsumexp_gives_scipys_floats(rng, scale):
+    # The multinomial loss computes SciPy's logsumexp itself (the same
+    # operations, without SciPy's dispatch): bit-equal, ties and extremes too.
+    for shape in [(1, 2), (7, 3), (40, 5), (200, 10)]:
+        z = scale * rng.standard_normal(shape)
+        z[::3, 1] = z[::3, 0]  # tied maxima
+        np.testing.assert_array_equal(_logsumexp_rows(z), logsumexp(z, axis=1))
+    extreme = np.array([[np.inf, 1.0, 2.0], [1e308, 1e308, 0.0], [-1e308, 0.0, 1.0]])
+    np.testing.assert_array_equal(_logsumexp_rows(extreme), logsumexp(extreme, axis=1))
+    with np.errstate(divide="ignore"):  # SciPy warns too: log(0 maxima)
+        assert np.isnan(_logsumexp_rows(np.array([[np.nan, 1.0]])))
