@@ -60,6 +60,11 @@ def pytest_xdist_make_scheduler(config, log):
         return None
     from xdist.scheduler import LoadFileScheduling
 
+    if not all(
+        hasattr(LoadFileScheduling, name)
+        for name in ("_split_scope", "_assign_work_unit")
+    ):
+        return None  # another xdist than constraints.txt pins: its own schedule
     rank = {unit: index for index, unit in enumerate(LONGEST_FIRST)}
 
     class LongestFirst(LoadFileScheduling):
