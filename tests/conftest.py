@@ -53,7 +53,9 @@ LONGEST_FIRST = (
 )
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own (the first answer wins)
+# tryfirst: before xdist's own (the first answer wins); optionalhook: the suite
+# also runs without xdist (-p no:xdist).
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
     """``--dist loadfile``, longest units first and ``EACH_TEST_ALONE`` split."""
     if config.getoption("dist") != "loadfile":

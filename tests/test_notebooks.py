@@ -24,6 +24,9 @@ def _execute(notebook, cwd):
         timeout=CELL_TIMEOUT,
         kernel_name="python3",
         resources={"metadata": {"path": str(cwd)}},
+        # The last cell has run: end the kernel without the graceful request
+        # (about 0.6 s per kernel); the notebooks write no files to flush.
+        shutdown_kernel="immediate",
     )
     return client.execute()
 
