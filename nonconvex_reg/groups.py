@@ -325,6 +325,28 @@ class Groups:
             )
         return np.flatnonzero(mask[self.group_of])
 
+    def check_ids(self, selected, name: str = "selected") -> np.ndarray:
+        """``selected`` as a 1-D ``intp`` array of group ids in ``[0, n_groups)``.
+
+        Raises
+        ------
+        ValueError
+            Naming ``name``, if ``selected`` is not 1-D, not integer, or holds an
+            id out of range.
+        """
+        ids = np.asarray(selected)
+        if ids.ndim != 1 or (ids.size and ids.dtype.kind not in "iu"):
+            raise ValueError(
+                f"`{name}` must be a 1-D array of group ids; got shape "
+                f"{ids.shape} of dtype {ids.dtype}."
+            )
+        if ids.size and (ids.min() < 0 or ids.max() >= self.n_groups):
+            raise ValueError(
+                f"`{name}` must hold group ids in [0, {self.n_groups - 1}]; got "
+                f"{ids.min()} .. {ids.max()}."
+            )
+        return ids.astype(np.intp, copy=False)
+
     def subset(self, selected) -> tuple[np.ndarray, Groups]:
         """Restrict the partition to some groups.
 
@@ -341,12 +363,7 @@ class Groups:
             Partition of ``range(len(coords))``: its group ``i`` holds the positions
             in ``coords`` of the coordinates of group ``sorted(selected)[i]``.
         """
-        selected = np.unique(np.asarray(selected, dtype=np.intp))
-        if selected.size and (selected[0] < 0 or selected[-1] >= self.n_groups):
-            raise ValueError(
-                f"`selected` must hold group ids in [0, {self.n_groups - 1}]; got "
-                f"{selected[0]} .. {selected[-1]}."
-            )
+        selected = np.unique(self.check_ids(selected))
         coords = self.coords(selected)
         position = np.empty(self.n_features, dtype=np.intp)
         position[coords] = np.arange(coords.size)

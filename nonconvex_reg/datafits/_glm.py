@@ -225,20 +225,11 @@ class _GLM(Datafit):
         columns, counts = self._group_columns(groups)
         key = ("group_sq", groups.ptr.tobytes(), groups.indices.tobytes())
         squared = self._cache.setdefault(key, np.full(groups.n_groups, np.nan))
-        if selected is None:
-            ids = np.arange(groups.n_groups)
-        else:
-            ids = np.asarray(selected)
-            if ids.ndim != 1 or (ids.size and ids.dtype.kind not in "iu"):
-                raise ValueError(
-                    "`selected` must be a 1-D array of group ids; got shape "
-                    f"{ids.shape} of dtype {ids.dtype}."
-                )
-            if ids.size and (ids.min() < 0 or ids.max() >= groups.n_groups):
-                raise ValueError(
-                    f"`selected` must hold group ids in [0, {groups.n_groups - 1}]; "
-                    f"got {ids.min()} .. {ids.max()}."
-                )
+        ids = (
+            np.arange(groups.n_groups)
+            if selected is None
+            else groups.check_ids(selected)
+        )
         missing = np.unique(ids[np.isnan(squared[ids])])
         if missing.size:
             # The columns of the missing groups, one group after the other.

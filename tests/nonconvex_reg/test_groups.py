@@ -57,7 +57,7 @@ def test_subset_matches_its_definition_group_by_group(groups, data):
 
 def test_subset_rejects_unknown_group_ids():
     groups = Groups.equal(6, 2)
-    for bad in ([3], [-1], [0, 5]):
+    for bad in ([3], [-1], [0, 5], [[0]], [0.5]):
         with pytest.raises(ValueError, match="`selected`"):
             groups.subset(bad)
 
