@@ -155,9 +155,11 @@ def check_array(
         if not ok:
             wanted = tuple("any" if s is None else s for s in shape)
             raise ValueError(f"`{name}` must have shape {wanted}; got {array.shape}.")
-    if not np.all(np.isfinite(array)):
+    # Array methods rather than np.all/np.any: these checks run in solvers'
+    # inner loops (every prox), where the function wrappers' overhead shows.
+    if not np.isfinite(array).all():
         raise ValueError(f"`{name}` must contain only finite values; found NaN or inf.")
-    if nonnegative and np.any(array < 0):
+    if nonnegative and (array < 0).any():
         raise ValueError(
             f"`{name}` must be nonnegative; smallest entry is {array.min()!r}."
         )

@@ -34,7 +34,8 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.linalg import LinAlgError, cholesky, solve_triangular
+from scipy.linalg import LinAlgError
+from scipy.linalg.lapack import dpotrf, dtrtrs
 from scipy.linalg.lapack import dpotri as potri
 
 from nonconvex_reg.design import gram, rmatmul
@@ -45,6 +46,27 @@ __all__ = ["QuadraticRefit"]
 
 _JITTER = 1e-10
 _INITIAL_CAPACITY = 64
+
+
+# The factors are small and the searches factor and solve thousands of times, so
+# LAPACK is called directly: scipy.linalg's cholesky and solve_triangular spend
+# several microseconds per call on argument handling, more than the work itself.
+def _lower_cholesky(block) -> np.ndarray:
+    """Lower Cholesky factor of ``block``; LinAlgError if it is not PD."""
+    factor, info = dpotrf(block, lower=1, clean=1)
+    if info != 0:
+        raise LinAlgError(f"the block is not positive definite (dpotrf info {info})")
+    return factor
+
+
+def _solve_lower(C, b, transpose=False) -> np.ndarray:
+    """``C^{-1} b`` (``C^{-T} b`` if ``transpose``) for a lower-triangular ``C``."""
+    if C.shape[0] == 0:
+        return np.zeros(b.shape)
+    solution, info = dtrtrs(C, b, lower=1, trans=int(transpose))
+    if info != 0:
+        raise LinAlgError(f"the factor is singular (dtrtrs info {info})")
+    return solution
 
 
 class QuadraticRefit(Refit):
@@ -112,19 +134,14 @@ class QuadraticRefit(Refit):
             block = gram(Xg) / self._n + self._ridge * np.eye(s)
             b_new = self._b[rows, o]
             if m:
-                cross = solve_triangular(
-                    C[:m, :m],
-                    gram(self._stacked(o, m), Xg) / self._n,
-                    lower=True,
-                    check_finite=False,
+                cross = _solve_lower(
+                    C[:m, :m], gram(self._stacked(o, m), Xg) / self._n
                 ).T
                 block = block - cross @ cross.T
                 b_new = b_new - cross @ z[:m]
                 C[m : m + s, :m] = cross
             C[m : m + s, m : m + s] = self._cholesky(block)
-            z[m : m + s] = solve_triangular(
-                C[m : m + s, m : m + s], b_new, lower=True, check_finite=False
-            )
+            z[m : m + s] = _solve_lower(C[m : m + s, m : m + s], b_new)
             Xs[..., m : m + s] = rows if self._sparse else Xg
             self._size[o] = m + s
         self._sizes.append(added)
@@ -157,12 +174,7 @@ class QuadraticRefit(Refit):
             if e < m:
                 C32, C33 = C[e:m, a:e], C[e:m, e:m]
                 trailing = self._cholesky(C33 @ C33.T + C32 @ C32.T)
-                z_tail = solve_triangular(
-                    trailing,
-                    C32 @ z[a:e] + C33 @ z[e:m],
-                    lower=True,
-                    check_finite=False,
-                )
+                z_tail = _solve_lower(trailing, C32 @ z[a:e] + C33 @ z[e:m])
                 C[a : m - (e - a), :a] = C[e:m, :a]
                 C[a : m - (e - a), a : m - (e - a)] = trailing
                 z[a : m - (e - a)] = z_tail
@@ -209,7 +221,7 @@ class QuadraticRefit(Refit):
     def _cholesky(self, block):
         """Lower Cholesky factor, with the documented jitter if not PD."""
         try:
-            return cholesky(block, lower=True, check_finite=False)
+            return _lower_cholesky(block)
         except LinAlgError:
             # Rank-deficient case: collinear columns or too few samples.
             self.n_jittered += 1
@@ -217,11 +229,7 @@ class QuadraticRefit(Refit):
             jitter = _JITTER * scale
             while True:
                 try:
-                    return cholesky(
-                        block + jitter * np.eye(len(block)),
-                        lower=True,
-                        check_finite=False,
-                    )
+                    return _lower_cholesky(block + jitter * np.eye(len(block)))
                 except LinAlgError:
                     jitter *= 10.0
 
@@ -276,12 +284,7 @@ class QuadraticRefit(Refit):
             first = int(rows.min())
             unit = np.zeros((m - first, rows.size))
             unit[rows - first, np.arange(rows.size)] = 1.0
-            W = solve_triangular(
-                self._factor[o][first:m, first:m],
-                unit,
-                lower=True,
-                check_finite=False,
-            )
+            W = _solve_lower(self._factor[o][first:m, first:m], unit)
             price = np.linalg.solve(W.T @ W, beta[rows])
             loss += 0.5 * float(beta[rows] @ price)
         for _ in entering:
@@ -303,13 +306,7 @@ class QuadraticRefit(Refit):
     def _solution(self) -> list:
         """``C_o^{-T} z_o`` per output, in stack order."""
         return [
-            solve_triangular(
-                self._factor[o][:m, :m],
-                self._z[o][:m],
-                lower=True,
-                trans="T",
-                check_finite=False,
-            )
+            _solve_lower(self._factor[o][:m, :m], self._z[o][:m], transpose=True)
             for o, m in enumerate(self._size)
         ]
 

@@ -131,7 +131,7 @@ class _GLM(Datafit):
             raise ValueError(
                 f"`beta` must have shape ({self.n_features},); got {beta.shape}."
             )
-        if not np.all(np.isfinite(beta)):
+        if not np.isfinite(beta).all():
             raise ValueError(
                 "`beta` must contain only finite values; found NaN or inf."
             )

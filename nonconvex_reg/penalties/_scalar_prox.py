@@ -69,9 +69,13 @@ def check_prox_args(a, step) -> tuple[np.ndarray, np.ndarray]:
     """
     a = check_array(a, "a", nonnegative=True)
     step = check_array(step, "step")
-    if np.any(step <= 0):
+    if not (step > 0).all():
         got = float(step) if step.ndim == 0 else step.min()
         raise ValueError(f"`step` must be in (0, inf); got {got!r}.")
+    if step.shape == a.shape:
+        return a, step
+    if step.ndim == 0:  # the common case of one step for every norm
+        return a, np.full(a.shape, step)
     try:
         a, step = np.broadcast_arrays(a, step)
     except ValueError:

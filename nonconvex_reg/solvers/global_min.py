@@ -35,7 +35,7 @@ from scipy.optimize import minimize
 from ..threads import with_thread_limit
 from ..validation import check_int
 from .group_lasso import _check_problem, tau
-from .objectives import check_form, check_penalty, effective_weight, penalty_value
+from .objectives import check_form, check_penalty, penalty_value_and_weight
 from .penalized import _kkt
 from .result import SolverResult
 
@@ -50,13 +50,10 @@ def _restricted_objective(sub_datafit, sub_groups, penalty, lam, form):
     def fun(x):
         value, grad = sub_datafit.value_and_gradient(x)
         norms = sub_groups.norms(x)
-        value += penalty_value(penalty, norms, lam, form)
-        if np.all(norms > 0):
-            weight = effective_weight(penalty, norms, lam, form)
-            grad = (
-                grad + weight * sub_groups.expand(penalty.derivative(norms) / norms) * x
-            )
-        return value, grad
+        penalty_term, weight = penalty_value_and_weight(penalty, norms, lam, form)
+        if (norms > 0).all():
+            grad += weight * sub_groups.expand(penalty.derivative(norms) / norms) * x
+        return value + penalty_term, grad
 
     return fun
 

@@ -24,6 +24,7 @@ __all__ = [
     "inverse_form_zero_residual",
     "objective_value",
     "penalty_value",
+    "penalty_value_and_weight",
 ]
 
 FORMS = ("sum", "inverse")
@@ -45,7 +46,7 @@ def check_penalty(penalty):
 
 def penalty_value(penalty, norms, lam, form) -> float:
     """``lam * sum q(a)`` (sum form) or ``lam * q^{-1}(sum q(a))`` (inverse form)."""
-    total = float(np.sum(penalty.value(norms)))
+    total = float(penalty.value(norms).sum())
     if form == "sum":
         return lam * total
     return lam * float(penalty.inverse(np.array([total]))[0])
@@ -62,11 +63,21 @@ def effective_weight(penalty, norms, lam, form) -> float:
     For the inverse form at ``beta = 0`` with ``q'(0+) = 0`` the weight is infinite
     (the penalty is not differentiable there); ``inf`` is returned.
     """
+    return penalty_value_and_weight(penalty, norms, lam, form)[1]
+
+
+def penalty_value_and_weight(penalty, norms, lam, form) -> tuple[float, float]:
+    """:func:`penalty_value` and :func:`effective_weight` from one ``sum q(a)``.
+
+    For the inverse form both read ``v = q^{-1}(sum_g q(a_g))``: the value is
+    ``lam * v`` and the weight ``lam / q'(v)``.
+    """
+    total = float(penalty.value(norms).sum())
     if form == "sum":
-        return lam
-    total = np.array([float(np.sum(penalty.value(norms)))])
-    slope = float(penalty.derivative(penalty.inverse(total))[0])
-    return np.inf if slope == 0 else lam / slope
+        return lam * total, lam
+    root = penalty.inverse(np.array([total]))
+    slope = float(penalty.derivative(root)[0])
+    return lam * float(root[0]), (np.inf if slope == 0 else lam / slope)
 
 
 def inverse_form_zero_residual(gradient, groups, penalty, lam) -> np.ndarray:

@@ -183,6 +183,11 @@ def test_prox_zero_broadcast_and_group_form(penalty):
     for i in range(3):
         for j in range(4):
             np.testing.assert_allclose(b[i, j], penalty.prox(a[i, 0], step[j]), 1e-14)
+    # One scalar step for every norm is the same as that step repeated.
+    np.testing.assert_array_equal(
+        penalty.prox(a[:, 0], 10.0), penalty.prox(a[:, 0], np.full(3, 10.0))
+    )
+    assert penalty.prox(0.3, step).shape == (4,)
     groups = Groups.from_sizes([2, 3, 1])
     beta = np.array([3.0, -4.0, 0.0, 0.0, 0.0, -0.5])
     out = group_prox(penalty, beta, groups, 1.5)
