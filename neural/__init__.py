@@ -5,14 +5,32 @@ pruner with the ``torch.ao.pruning`` lifecycle: ``step()`` after every
 ``optimizer.step()``, ``finalize()`` at the end, ``report()`` at any time. The
 command-line interface lives in :mod:`neural.cli`.
 
-The names below load on first use (PEP 562), so ``import neural`` and the
-``sapp`` command start without importing torch; ``from neural import prune``
-and ``neural.prune`` work as with eager imports, and so does ``neural.SUB`` for
-every subpackage or module ``SUB``.
+The names below load on first use (PEP 562, ``nonconvex_reg.lazy.lazy_exports``),
+so ``import neural`` and the ``sapp`` command start without importing torch;
+``from neural import prune`` and ``neural.prune`` work as with eager imports, and
+so does ``neural.SUB`` for every subpackage or module ``SUB``.
 """
 
-import importlib
-import importlib.util
+from typing import TYPE_CHECKING
+
+from nonconvex_reg.lazy import lazy_exports
+
+if TYPE_CHECKING:  # what readers and type checkers see; at run time, _EXPORTS
+    from . import schedules
+    from .blocks import BlockGrid, parse_block
+    from .export import export_block_sparse
+    from .pruning import (
+        ACDC,
+        METHODS,
+        BlockPruner,
+        Magnitude,
+        PowerProp,
+        PrunerFinalizedError,
+        PruningReport,
+        SequentialAttentionPP,
+        edge_layers,
+        prune,
+    )
 
 #: Public name -> the module that defines it (``None``: the name is a module).
 _EXPORTS = {
@@ -50,21 +68,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    """Import a public name, or a submodule, on first access (PEP 562)."""
-    if name in _EXPORTS:
-        source = _EXPORTS[name]
-        if source is None:
-            value = importlib.import_module(f"{__name__}.{name}")
-        else:
-            value = getattr(importlib.import_module(source), name)
-    elif not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}"):
-        value = importlib.import_module(f"{__name__}.{name}")
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

@@ -6,31 +6,47 @@ project shares, from group OMP to the neural pruners. The searches return an
 against, :func:`check_theorem_b3` checks the guarantee of Algorithm 2, and the
 scikit-learn estimators adapt the searches to ``fit``/``predict``.
 
-The estimators load on first use (PEP 562), so ``import omp``, and the neural
-pruners that use :func:`~omp.select.top_k_groups`, do not import scikit-learn;
-``from omp import GroupOMPRRegressor`` and ``omp.GroupOMPRRegressor`` work as
-with eager imports.
+The names below load on first use (PEP 562, ``nonconvex_reg.lazy.lazy_exports``),
+so ``import omp``, and the neural pruners that use
+:func:`~omp.select.top_k_groups`, import neither the solvers of
+:mod:`nonconvex_reg` (numba, ``scipy.optimize``) nor scikit-learn;
+``from omp import GroupOMPRRegressor``, ``omp.GroupOMPRRegressor`` and ``omp.SUB``
+for every module ``SUB`` work as with eager imports.
 """
 
-import importlib
+from typing import TYPE_CHECKING
 
-from .exhaustive import best_subset
-from .greedy import group_omp, group_ompr
-from .nonconvex import ompr_nonconvex
-from .restricted import (
-    RestrictedConstants,
-    TheoremB3Check,
-    check_theorem_b3,
-    restricted_constants,
-)
-from .result import OMPResult
-from .select import top_k_groups
+from nonconvex_reg.lazy import lazy_exports
 
-#: Public names that load on first use -> the module that defines them.
-_LAZY = {
+if TYPE_CHECKING:  # what readers and type checkers see; at run time, _EXPORTS
+    from .estimators import GroupOMPRClassifier, GroupOMPRegressor, GroupOMPRRegressor
+    from .exhaustive import best_subset
+    from .greedy import group_omp, group_ompr
+    from .nonconvex import ompr_nonconvex
+    from .restricted import (
+        RestrictedConstants,
+        TheoremB3Check,
+        check_theorem_b3,
+        restricted_constants,
+    )
+    from .result import OMPResult
+    from .select import top_k_groups
+
+#: Public name -> the module that defines it, imported on first access.
+_EXPORTS = {
     "GroupOMPRClassifier": "omp.estimators",
     "GroupOMPRRegressor": "omp.estimators",
     "GroupOMPRegressor": "omp.estimators",
+    "OMPResult": "omp.result",
+    "RestrictedConstants": "omp.restricted",
+    "TheoremB3Check": "omp.restricted",
+    "best_subset": "omp.exhaustive",
+    "check_theorem_b3": "omp.restricted",
+    "group_omp": "omp.greedy",
+    "group_ompr": "omp.greedy",
+    "ompr_nonconvex": "omp.nonconvex",
+    "restricted_constants": "omp.restricted",
+    "top_k_groups": "omp.select",
 }
 
 __all__ = [
@@ -49,15 +65,4 @@ __all__ = [
     "top_k_groups",
 ]
 
-
-def __getattr__(name: str):
-    """Import an estimator class on first access (PEP 562)."""
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

@@ -6,6 +6,7 @@ function (a function-level cycle still breaks when both functions run). Issue 16
 """
 
 import ast
+import importlib
 import subprocess
 import sys
 from pathlib import Path
@@ -192,6 +193,110 @@ def test_import_omp_leaves_sklearn_for_the_estimators():
     assert omp.GroupOMPRRegressor is GroupOMPRRegressor
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         omp.nope  # noqa: B018
+
+
+#: Loaded by the solvers and masks of nonconvex_reg (numba, scipy.optimize), the
+#: estimators of omp (sklearn), the oracle (cvxpy) or the pruners (torch).
+_HEAVY = {"numba", "scipy.optimize", "sklearn", "cvxpy", "torch"}
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import nonconvex_reg",
+        "import nonconvex_reg.validation",
+        "from nonconvex_reg.validation import check_int",
+        "import omp",
+        "import omp.select",
+        "from omp.select import top_k_groups",
+    ],
+)
+def test_the_shared_helpers_import_no_heavy_library(code):
+    # Every neural module imports nonconvex_reg.validation, the pruners omp.select.
+    assert not _HEAVY & _loaded_after(code)
+
+
+def test_the_pruners_import_no_solver_of_nonconvex_reg_or_omp():
+    # neural.blocks compiles its own tile kernels with numba (neural._tile_scale).
+    loaded = _loaded_after("import neural.pruning")
+    assert not {"scipy.optimize", "sklearn", "cvxpy"} & loaded
+    assert not {"nonconvex_reg.solvers", "nonconvex_reg.masks", "omp.greedy"} & loaded
+
+
+_LAZY_PACKAGES = ("nonconvex_reg", "omp", "neural")
+
+
+def _type_checking_imports(package: str) -> dict[str, str | None]:
+    """Name -> module of the ``if TYPE_CHECKING:`` imports of ``package``."""
+    tree = ast.parse((ROOT / package / "__init__.py").read_text())
+    (block,) = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING"
+    ]
+    found = {}
+    for node in block.body:
+        module = ".".join(filter(None, [package, node.module]))
+        for alias in node.names:
+            found[alias.name] = None if node.module is None else module
+    return found
+
+
+@pytest.mark.parametrize("package", _LAZY_PACKAGES)
+def test_the_lazy_table_all_and_the_type_checking_imports_agree(package):
+    module = importlib.import_module(package)
+    assert sorted(module._EXPORTS) == sorted(module.__all__)
+    assert _type_checking_imports(package) == module._EXPORTS
+
+
+@pytest.mark.parametrize("package", _LAZY_PACKAGES)
+def test_every_public_name_is_the_object_of_its_defining_module(package):
+    module = importlib.import_module(package)
+    for name in module.__all__:
+        value = getattr(module, name)
+        source = module._EXPORTS[name]
+        if source is None:
+            assert value is importlib.import_module(f"{package}.{name}"), name
+            continue
+        assert value is getattr(importlib.import_module(source), name), name
+        if getattr(value, "__name__", None) == name:  # a class or a function
+            assert getattr(sys.modules[value.__module__], name) is value, name
+    assert {*module.__all__, *vars(module)} <= set(dir(module))
+    with pytest.raises(AttributeError, match=f"module '{package}' has no attribute"):
+        module.nope  # noqa: B018
+
+
+def test_import_nonconvex_reg_loads_no_name_until_it_is_used():
+    loaded = _loaded_after("import nonconvex_reg")
+    assert not {m for m in loaded if m.startswith("nonconvex_reg.")} - {
+        "nonconvex_reg.lazy"
+    }
+    resolved = _loaded_after(
+        "import nonconvex_reg\n"
+        "assert nonconvex_reg.LeastSquares.__name__ == 'LeastSquares'\n"
+        "assert nonconvex_reg.solvers.__name__ == 'nonconvex_reg.solvers'\n"
+        "import nonconvex_reg.verify\n"
+        "assert nonconvex_reg.verify.__name__ == 'nonconvex_reg.verify'"
+    )
+    assert {"nonconvex_reg.datafits", "nonconvex_reg.verify"} <= resolved
+
+
+def test_the_registries_are_complete_before_any_public_name_is_used():
+    # They were filled under the eager imports of nonconvex_reg/__init__.py.
+    code = (
+        "import inspect\n"
+        "from nonconvex_reg.penalties import PENALTY_REGISTRY\n"
+        "from nonconvex_reg.testing import MASK_REGISTRY\n"
+        "penalties = {family.penalty for family in PENALTY_REGISTRY}\n"
+        "masks = {type(mask) for mask in MASK_REGISTRY}\n"
+        "import nonconvex_reg as nr\n"
+        "exported = [getattr(nr, name) for name in nr.__all__]\n"
+        "concrete = [c for c in exported if inspect.isclass(c) "
+        "and not inspect.isabstract(c)]\n"
+        "assert {c for c in concrete if issubclass(c, nr.GroupPenalty)} == penalties\n"
+        "assert {c for c in concrete if issubclass(c, nr.GroupMask)} == masks"
+    )
+    _loaded_after(code)  # raises CalledProcessError on a failed assert
 
 
 _HELP = (
