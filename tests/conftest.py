@@ -34,21 +34,21 @@ EACH_TEST_ALONE = ("tests/test_notebooks.py",)
 #: tests first). Only the wall time of the suite depends on this list.
 LONGEST_FIRST = (
     "tests/neural/test_cli.py",
-    "tests/test_notebooks.py::test_notebook_runs_without_error[02_ompr]",
-    "tests/benchmarks/test_sparse.py",
     "tests/benchmarks/gpu/test_cli.py",
     "tests/neural/train/test_resume.py",
     "tests/test_notebooks.py::test_notebook_runs_without_error[03_block_pruning]",
+    "tests/test_notebooks.py::test_notebook_runs_without_error[02_ompr]",
+    "tests/benchmarks/test_sparse.py",
     "tests/nonconvex_reg/test_theorem.py",
     "tests/test_notebooks.py::test_notebook_runs_without_error[01_regularizers]",
     "tests/neural/train/test_ddp.py",
     "tests/benchmarks/gpu/test_gpu_check_script.py",
+    "tests/test_architecture.py",
     "tests/nonconvex_reg/masks/test_minimize.py",
     "tests/benchmarks/solvers/test_solvers.py",
-    "tests/test_architecture.py",
+    "tests/benchmarks/pruning/test_pruning.py",
     "tests/benchmarks/test_blas_threads.py",
     "tests/benchmarks/gpu/test_stages.py",
-    "tests/benchmarks/pruning/test_pruning.py",
     "tests/benchmarks/test_startup.py",
 )
 

@@ -21,7 +21,7 @@ CHECK_FIELDS = {"check", "subject", "expected", "observed", "figure", "ok"}
 
 @pytest.fixture(scope="module")
 def verify_json():
-    """``sapp verify --json`` run once (about 35 s): exit code and parsed stdout."""
+    """``sapp verify --json`` run once (about 20 s on 2 cores): exit code and parsed stdout."""
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         code = main(["verify", "--json"])
@@ -30,7 +30,7 @@ def verify_json():
 
 @pytest.fixture
 def fake_verification(monkeypatch, verify_json):
-    """Replace the 30 s run by a report rebuilt from the real run's JSON.
+    """Replace the real run by a report rebuilt from the real run's JSON.
 
     Returns the list of seeds the CLI asked for, so tests can check plumbing.
     """
