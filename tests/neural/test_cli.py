@@ -21,7 +21,7 @@ CHECK_FIELDS = {"check", "subject", "expected", "observed", "figure", "ok"}
 
 @pytest.fixture(scope="module")
 def verify_json():
-    """``sapp verify --json`` run once (about 20 s on 2 cores): exit code and parsed stdout."""
+    """``sapp verify --json`` run once (about 20 s): exit code and parsed stdout."""
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         code = main(["verify", "--json"])
