@@ -11,6 +11,7 @@ from nonconvex_reg import (
     solve_penalized,
     tau,
 )
+from nonconvex_reg.solvers import global_min
 
 
 @pytest.mark.parametrize("kind", ["least_squares", "logistic"])
@@ -51,3 +52,39 @@ def test_too_many_groups_rejected():
     problem = make_problem("least_squares", n_groups=13, group_size=1, n_samples=40)
     with pytest.raises(ValueError, match="`groups` must have at most"):
         global_minimum(problem.datafit, problem.groups, LqPenalty(0.5), 0.1)
+
+
+@pytest.mark.parametrize("kind", ["least_squares", "multinomial"])
+def test_runs_sliding_to_a_smaller_support_stop_early_and_change_nothing(
+    kind, monkeypatch
+):
+    # Near tau with q'(0+) = inf most local runs slide toward a smaller support;
+    # stopping them where a group norm is 1e-8 of the largest must leave the
+    # minimizer and the uniqueness evidence exactly as the runs to the end do.
+    problem = make_problem(kind, n_groups=4, seed=0)
+    datafit, groups = problem.datafit, problem.groups
+    lam = (1 - 1e-3) * tau(datafit, groups)
+    evaluations = []
+    build = global_min._restricted_objective
+
+    def counted(*args):
+        fun = build(*args)
+
+        def wrapper(x):
+            evaluations[-1] += 1
+            return fun(x)
+
+        return wrapper
+
+    monkeypatch.setattr(global_min, "_restricted_objective", counted)
+    results = []
+    for ratio in (global_min._SLIDE_RATIO, 0.0):  # 0: a norm must reach 0 exactly
+        monkeypatch.setattr(global_min, "_SLIDE_RATIO", ratio)
+        evaluations.append(0)
+        results.append(global_minimum(datafit, groups, LqPenalty(0.5), lam))
+    stopped, full = results
+    assert stopped.objective == full.objective
+    np.testing.assert_array_equal(stopped.beta, full.beta)
+    for key in ("unique", "runner_up_gap", "n_local_solves"):
+        assert stopped.info[key] == full.info[key]
+    assert evaluations[0] < 0.8 * evaluations[1]
