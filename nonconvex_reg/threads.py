@@ -22,16 +22,20 @@ after an exception.
 most the number of cores. It is a fixed rule of the problem's shape, not a
 timing taken at run time: the threads never depend on the load of the moment,
 and the first call pays nothing. The measurements behind it
-(``benchmarks/results/threads.md``, ``sapp bench threads``; 2 cores shared with
-other jobs, load average 8 to 5) are the time with 2 BLAS threads over the time
-with 1: ``group_ompr`` 5-47x at 200 x 1000 to 500 x 5000, 3.7-4.0x at 2000 x
-20000 and 2.5x at 4000 x 40000 (1.6e8 entries); ``solve_group_lasso`` 5.4x down
-to 1.07x over the same sizes; one ``X^T r`` 0.85-157x. A second thread never
-paid off for a search. It paid for one ``X^T r`` at 2000 x 20000 (0.92), and in
-an exploratory run for ``X^T r`` at 1e8 entries and ``solve_group_lasso`` at
-1.6e8 (0.88 each): hence one thread per 1e8 entries, which first allows two at
-2e8, a size not measured. The rule knows the machine only by its core count:
-where threads pay off earlier (more cores, an idle machine), pass ``n_threads``.
+(``benchmarks/results/threads.md``, ``sapp bench threads``) are the time with
+2 BLAS threads over the time with 1 on the 2-core development machine. Idle
+(load average 1.8 to 1.5): ``group_ompr`` 1.1-11.6x at every size from 200 x
+1000 to 4000 x 40000 (1.6e8 entries); ``solve_group_lasso`` 1.4x at 200 x 1000
+but 0.64-0.84x from 500 x 2000 up; one ``X^T r`` 0.45-0.81x from 500 x 2000 up.
+The first run, with the cores shared with other jobs (load average 8 to 5),
+found 2 threads slower for every search and solve up to 4000 x 40000
+(``group_ompr`` 2.5-47x, ``solve_group_lasso`` 1.07-5.4x), and 0.88x for
+``X^T r`` at 1e8 entries and ``solve_group_lasso`` at 1.6e8 in an exploratory
+run. A second thread never paid off for a search; the rule follows the searches
+and a loaded machine: one thread per 1e8 entries, which first allows two at
+2e8. It knows the machine only by its core count: where threads pay off earlier
+(more cores; ``solve_group_lasso`` on an idle machine, 0.64-0.84x the
+one-thread time with a second thread from 1e6 entries up), pass ``n_threads``.
 
 **An outer limit wins.** Inside ``threadpoolctl.threadpool_limits(1)`` (or with
 ``OPENBLAS_NUM_THREADS=1``) every call runs on one thread whatever ``n_threads``
@@ -40,10 +44,10 @@ says: the library lowers limits, never raises one.
 **Cost.** The libraries are found once (a cached
 ``threadpoolctl.ThreadpoolController``, about 20 ms on the first call); then a
 call reads each library's thread count and sets it only where it must change:
-10 us per call on the development machine, 2.3% of the smallest search
-(``group_omp`` on 8 groups of 2, n = 40, 0.44 ms), against 3.4 ms for a fresh
+6 us per call on the idle development machine, 2.0% of the smallest search
+(``group_omp`` on 8 groups of 2, n = 40, 0.30 ms), against 1.2 ms for a fresh
 ``threadpoolctl.threadpool_limits``. A call nested in another limited call (a
-solver inside a search) only reads a context variable (1.4 us).
+solver inside a search) only reads a context variable (1.0 us).
 
 **numba.** No kernel of the toolkit is compiled with ``parallel=True``, so
 numba's own thread pool never runs; BLAS calls from compiled code go through
