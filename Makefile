@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.docs-installed
 
-.PHONY: install demo test lint bench docs clean
+.PHONY: install demo test test-slow lint bench docs clean
 
 # The editable install also compiles the block-sparse kernels (setup.py): a change
 # to their C sources reinstalls.
@@ -39,6 +39,11 @@ lint: $(STAMP)
 # and runs each notebook as a unit of its own).
 test: lint
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile
+
+# The tests marked slow (pyproject.toml): skglm against sapp on the sparse
+# benchmark's tiny run, with skglm's numba compilation (about 20 s).
+test-slow: $(STAMP)
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -m slow
 
 # Every benchmark of `sapp bench` in its quick mode, about 15 minutes on 2 cores:
 # a smoke run on a new machine. It writes to $(BENCH_OUT), not over the committed

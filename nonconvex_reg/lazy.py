@@ -16,8 +16,9 @@ imported on the first access and the value cached in the package's namespace, so
 later lookups never reach ``__getattr__``. Any subpackage or module ``sub`` is
 also reachable as ``package.sub``, as it was when the eager imports loaded it.
 
-Nothing here may import more than :mod:`importlib`: it runs on every
-``import nonconvex_reg``, ``import omp`` and ``import neural``.
+Nothing here may import more than :mod:`importlib` and the typing modules
+Python loads at start-up: it runs on every ``import nonconvex_reg``, ``import
+omp`` and ``import neural``.
 """
 
 from __future__ import annotations

@@ -54,17 +54,23 @@ _INITIAL_CAPACITY = 64
 def _lower_cholesky(block) -> np.ndarray:
     """Lower Cholesky factor of ``block``; LinAlgError if it is not PD."""
     factor, info = dpotrf(block, lower=1, clean=1)
-    if info != 0:
+    if info < 0:  # an illegal argument: a bug of the caller, not of the data
+        raise ValueError(f"dpotrf rejected argument {-info}")
+    if info > 0:
         raise LinAlgError(f"the block is not positive definite (dpotrf info {info})")
     return factor
 
 
 def _solve_lower(C, b, transpose=False) -> np.ndarray:
     """``C^{-1} b`` (``C^{-T} b`` if ``transpose``) for a lower-triangular ``C``."""
+    if C.shape[0] != b.shape[0]:
+        raise ValueError(f"`b` of shape {b.shape} does not match `C` of {C.shape}.")
     if C.shape[0] == 0:
         return np.zeros(b.shape)
     solution, info = dtrtrs(C, b, lower=1, trans=int(transpose))
-    if info != 0:
+    if info < 0:  # an illegal argument: a bug of the caller, not of the data
+        raise ValueError(f"dtrtrs rejected argument {-info}")
+    if info > 0:
         raise LinAlgError(f"the factor is singular (dtrtrs info {info})")
     return solution
 

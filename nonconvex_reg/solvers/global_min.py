@@ -16,7 +16,8 @@ inf`` such a run would otherwise spend most of its iterations creeping toward a
 group norm of zero; on the 28 Theorem 1.1 checks of ``sapp verify`` this stop
 cuts the L-BFGS evaluations by 38% and changes no reported figure). The price:
 an interior minimizer whose smallest group is itself below that ratio (a support
-ambiguous at 1e-8) is found only to that resolution, as a non-stationary
+ambiguous at 1e-8; the ratio is one of coefficient norms, so columns scaled
+1e8 apart come close) is found only to that resolution, as a non-stationary
 candidate or through the smaller support. This is the
 "enumerate supports, solve each restricted problem" oracle used to check Theorem 1.1
 without trusting a single local solver (a test design of ours, not the paper's).

@@ -63,6 +63,8 @@ def effective_weight(penalty, norms, lam, form) -> float:
     For the inverse form at ``beta = 0`` with ``q'(0+) = 0`` the weight is infinite
     (the penalty is not differentiable there); ``inf`` is returned.
     """
+    if form == "sum":
+        return lam
     return penalty_value_and_weight(penalty, norms, lam, form)[1]
 
 

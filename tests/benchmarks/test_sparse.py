@@ -26,7 +26,7 @@ TINY = Scale(
 def record():
     labels = []
     # skglm compiles its sparse kernels with numba for about 14 s: left out of
-    # the fast suite, as in tests/benchmarks/solvers (`make bench` runs it).
+    # this run (as in tests/benchmarks/solvers), checked by the slow test below.
     sapp_only = {"sapp": sparse_runs._LASSO_SOLVERS["sapp"]}
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(sparse_runs, "_LASSO_SOLVERS", sapp_only)
@@ -46,6 +46,24 @@ def test_the_lasso_section_times_each_solver_at_the_target_objective(record):
         assert row["suboptimality"] <= 1e-8 + 1e-10
         assert row["ladder"][-1]["tol"] == row["tol"]
     assert lasso_speedups(section) == {}  # no skglm row to compare with
+
+
+@pytest.mark.slow
+def test_skglm_reaches_the_section_objective_as_sapp_does():
+    # `make test-slow`: skglm's GroupBCD through the benchmark's adapter (int32
+    # group pointers, QuadraticGroup + WeightedGroupL2) minimizes the same
+    # objective as sapp, so both reach the section's best to TARGET.
+    section = sparse_runs.lasso_section(TINY, lambda label: None)
+    rows = {(r["solver_name"], r["threads"]): r for r in section["rows"]}
+    assert set(rows) == {
+        ("sapp", "default"),
+        ("skglm GroupBCD", "default"),
+        ("sapp", 1),
+        ("skglm GroupBCD", 1),
+    }
+    for row in rows.values():
+        assert row["suboptimality"] <= sparse_runs.TARGET + 1e-10
+    assert set(lasso_speedups(section)) == {"default", 1}
 
 
 def test_speedups_and_verdicts_pair_sapp_with_skglm_per_thread_setting(record):

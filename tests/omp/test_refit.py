@@ -8,7 +8,7 @@ from scipy.optimize import minimize
 
 from nonconvex_reg import Groups, LeastSquares, make_problem
 from nonconvex_reg.testing import problems
-from omp._cholesky_refit import QuadraticRefit
+from omp._cholesky_refit import QuadraticRefit, _lower_cholesky, _solve_lower
 from omp.refit import make_refit
 
 
@@ -245,3 +245,30 @@ def test_swap_prices_survive_a_rank_deficient_support():
     refit = make_refit(LeastSquares(X, rng.standard_normal(5)), Groups.equal(12, 3))
     refit.fit([0, 1])
     assert np.all(np.isfinite(refit.swap_prices([2, 3], [0, 1])))
+
+
+def test_the_direct_lapack_calls_match_scipy_and_refuse_what_scipy_refused():
+    import scipy.linalg as sla
+
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((6, 6))
+    block = A @ A.T + 6 * np.eye(6)
+    factor = _lower_cholesky(block)
+    np.testing.assert_allclose(factor, sla.cholesky(block, lower=True), rtol=1e-14)
+    assert np.all(np.triu(factor, 1) == 0)
+    C = factor[1:5, 1:5]  # a non-contiguous slice, as the refit passes
+    for b in (rng.standard_normal(4), rng.standard_normal((4, 3))):
+        for transpose in (False, True):
+            expected = sla.solve_triangular(
+                C, b, lower=True, trans="T" if transpose else "N"
+            )
+            np.testing.assert_allclose(
+                _solve_lower(C, b, transpose), expected, rtol=1e-13
+            )
+    with pytest.raises(sla.LinAlgError, match="not positive definite"):
+        _lower_cholesky(-block)
+    with pytest.raises(sla.LinAlgError, match="singular"):
+        _solve_lower(np.diag([1.0, 0.0]), np.ones(2))
+    with pytest.raises(ValueError, match="does not match"):
+        _solve_lower(C, np.ones(3))
+    assert _solve_lower(np.zeros((0, 0)), np.zeros(0)).shape == (0,)

@@ -19,7 +19,7 @@ LAM = 0.3
 def test_sum_form_is_lam_times_the_sum_with_weight_lam(penalty):
     value, weight = penalty_value_and_weight(penalty, NORMS, LAM, "sum")
     assert value == pytest.approx(LAM * penalty.value(NORMS).sum(), rel=1e-15)
-    assert weight == LAM
+    assert weight == LAM == effective_weight(penalty, NORMS, LAM, "sum")
 
 
 @pytest.mark.parametrize("penalty", PENALTIES, ids=repr)
@@ -29,9 +29,8 @@ def test_inverse_form_value_and_weight_match_their_definitions(penalty):
     assert value == pytest.approx(LAM * root[0], rel=1e-15)
     # (q^{-1})'(v) = 1 / q'(q^{-1}(v)): the chain rule's weight on q'(a_g).
     assert weight == pytest.approx(LAM / penalty.derivative(root)[0], rel=1e-15)
-    # The same figures as the two single-purpose functions.
+    # The same value as the single-purpose function (its own code).
     assert value == penalty_value(penalty, NORMS, LAM, "inverse")
-    assert weight == effective_weight(penalty, NORMS, LAM, "inverse")
 
 
 @pytest.mark.parametrize("penalty", PENALTIES, ids=repr)
