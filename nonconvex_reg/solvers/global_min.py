@@ -165,6 +165,7 @@ def global_minimum(
             coords, sub_groups = groups.subset(support)
             sub = datafit.restrict(coords)
             fun = _restricted_objective(sub, sub_groups, penalty, lam, form)
+            stop = _stop_when_sliding(sub_groups)
             anchor = _unpenalized_minimizer(sub)
             for x0 in (anchor, 0.1 * anchor):
                 res = minimize(
@@ -172,7 +173,7 @@ def global_minimum(
                     x0,
                     jac=True,
                     method="L-BFGS-B",
-                    callback=_stop_when_sliding(sub_groups),
+                    callback=stop,
                     options=_LBFGS_OPTIONS,
                 )
                 n_local += 1
